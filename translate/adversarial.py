@@ -1,0 +1,193 @@
+"""The adversarial core: one place for what pix2pix and CycleGAN share.
+
+A trainer builds its networks and optimisers, then for every batch calls, in its own order,
+``core.discriminator_loss`` / ``core.generator_loss`` to get losses from the chosen objective and
+regularisers, and ``core.step`` to run backward, clipping and the optimiser under AMP. Freezing D
+while G steps (``core.frozen``), the n_critic alternation (``core.generator_turn``) and weight
+clipping for WGAN live here, not in the trainers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .losses import get_objective, gradient_penalty, r1_penalty
+
+AMP_MODES = ("off", "bf16", "fp16")
+
+
+@dataclass
+class GANConfig:
+    """Adversarial training options. ``None`` means the objective's published default (WGAN:
+    clip 0.01 and 5 critic steps; WGAN-GP: lambda 10 and 5 critic steps; others: 1 step)."""
+
+    objective: str = "lsgan"  # minimax | vanilla/nonsaturating | lsgan | wgan | wgangp | hinge
+    n_critic: int | None = None  # discriminator steps per generator step
+    clip_value: float | None = None  # WGAN weight clipping bound c
+    gp_lambda: float | None = None  # gradient penalty weight (two-sided unless gp_one_sided)
+    gp_one_sided: bool = False
+    r1_gamma: float = 0.0  # R1 = gamma/2 * E_real ||grad D||^2; 0 = off
+    r1_every: int = 1  # lazy R1: apply every k discriminator steps, scaled by k
+    d_loss_weight: float = 0.5  # the reference halves D's loss to slow it relative to G
+    grad_clip: float | None = None  # max gradient norm for every optimiser step; None = off
+    amp: str = "off"  # off | bf16 | fp16 (CUDA only; CPU always runs fp32)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the networks (slow start, faster steps)
+
+    def __post_init__(self):
+        objective = get_objective(self.objective)  # raises on unknown names
+        if self.n_critic is None:
+            self.n_critic = objective.default_n_critic
+        if self.clip_value is None:
+            self.clip_value = objective.default_clip
+        if self.gp_lambda is None:
+            self.gp_lambda = objective.default_gp_lambda
+        if self.n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
+        if self.r1_every < 1:
+            raise ValueError(f"r1_every must be >= 1, got {self.r1_every}")
+        if min(self.gp_lambda, self.r1_gamma) < 0:
+            raise ValueError("penalty weights (gp_lambda, r1_gamma) must be >= 0")
+        if self.clip_value is not None and (self.r1_gamma > 0 or self.gp_lambda > 0):
+            raise ValueError(
+                "weight clipping cannot be combined with a gradient penalty or R1: both constrain "
+                "the critic's gradients, and clipping defeats the penalty (use --gan-mode wgangp "
+                "for a penalised Wasserstein critic)"
+            )
+        if self.clip_value is not None and self.clip_value <= 0:
+            raise ValueError(f"clip_value must be > 0, got {self.clip_value}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
+    for net in nets:
+        for p in net.parameters():
+            p.requires_grad_(flag)
+
+
+class AdversarialCore:
+    """Losses, regularisers and optimiser steps of GAN training, for any number of (G, D)
+    pairs. Stateless apart from the D-step counter (for lazy R1 and n_critic) and the GradScaler,
+    both of which are in ``state_dict``."""
+
+    def __init__(self, cfg: GANConfig, device: torch.device | str = "cpu"):
+        self.cfg = cfg
+        self.objective = get_objective(cfg.objective)
+        self.device = torch.device(device)
+        cuda = self.device.type == "cuda"
+        self.amp_dtype = (
+            {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp) if cuda else None
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp == "fp16")
+        self.d_steps = 0
+
+    # -- networks -----------------------------------------------------------------------------
+    def prepare(self, net: nn.Module) -> nn.Module:
+        """Move to the device and apply the opt-in speed switches. Returns the module to call;
+        keep the original for state dicts (compiled modules prefix their keys)."""
+        net = net.to(self.device)
+        if self.cfg.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        if self.cfg.compile:
+            return torch.compile(net)
+        return net
+
+    @contextlib.contextmanager
+    def frozen(self, *nets: nn.Module) -> Iterator[None]:
+        """D receives no gradients while G is optimised through it."""
+        set_requires_grad(nets, False)
+        try:
+            yield
+        finally:
+            set_requires_grad(nets, True)
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
+    def generator_turn(self) -> bool:
+        """True when the generator steps after the latest discriminator step (every n_critic
+        D steps). With n_critic = 1, every iteration."""
+        return self.d_steps % self.cfg.n_critic == 0
+
+    # -- losses -------------------------------------------------------------------------------
+    def discriminator_loss(
+        self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Objective plus regularisers for one discriminator; ``fake`` is detached here. The
+        returned loss is already weighted by ``d_loss_weight``."""
+        cfg = self.cfg
+        fake = fake.detach()
+        r1_now = cfg.r1_gamma > 0 and self.d_steps % cfg.r1_every == 0
+        with self.autocast():
+            real_logits = D(real)
+            fake_logits = D(fake)
+            loss = self.objective.d_loss(real_logits.float(), fake_logits.float())
+        logs = {
+            "D": loss.item(),
+            "D_real": real_logits.float().mean().item(),
+            "D_fake": fake_logits.float().mean().item(),
+        }
+        total = loss
+        # Penalties run in fp32: double backward through autocast is fragile and they are cheap.
+        if cfg.gp_lambda > 0:
+            gp = gradient_penalty(D, real.float(), fake.float(), one_sided=cfg.gp_one_sided)
+            total = total + cfg.gp_lambda * gp
+            logs["GP"] = gp.item()
+        if r1_now:
+            r1 = r1_penalty(D, real.float())
+            total = total + cfg.r1_gamma / 2 * cfg.r1_every * r1
+            logs["R1"] = r1.item()
+        return total * cfg.d_loss_weight, logs
+
+    def generator_loss(self, D: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+        """The adversarial term of the generator's loss; call inside ``frozen(D)``."""
+        with self.autocast():
+            return self.objective.g_loss(D(fake).float())
+
+    # -- optimisation -------------------------------------------------------------------------
+    def step(
+        self,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        nets: Iterable[nn.Module],
+        discriminator: bool = False,
+    ) -> None:
+        """Backward, optional gradient clipping, optimiser step (through the GradScaler under
+        fp16). A discriminator step also counts towards n_critic / lazy R1 and applies WGAN
+        weight clipping."""
+        nets = list(nets)
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.cfg.grad_clip is not None:
+            self.scaler.unscale_(optimizer)
+            params = [p for net in nets for p in net.parameters() if p.grad is not None]
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        if discriminator:
+            self.d_steps += 1
+            if self.cfg.clip_value is not None:
+                with torch.no_grad():
+                    c = self.cfg.clip_value
+                    for net in nets:
+                        for p in net.parameters():
+                            p.clamp_(-c, c)
+
+    def state_dict(self) -> dict:
+        return {"d_steps": self.d_steps, "scaler": self.scaler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.d_steps = int(state["d_steps"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])

@@ -1,0 +1,52 @@
+"""The model catalogue: ONNX models in a folder (``models/`` by default) and their metadata.
+
+Exported models carry everything the app and the CLI need in their ``metadata_props``, so the
+catalogue is just the files plus that metadata; there is no separate index to keep in sync.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODELS_ENV = "TRANSLATE_MODELS"
+
+
+def default_models_dir() -> Path:
+    """``$TRANSLATE_MODELS``, else the checkout's ``models/`` (next to the package), else
+    ``./models``."""
+    if os.environ.get(MODELS_ENV):
+        return Path(os.environ[MODELS_ENV])
+    beside_package = Path(__file__).resolve().parent.parent / "models"
+    return beside_package if beside_package.is_dir() else Path("models")
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    path: Path
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return self.metadata.get("task", "")
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file, without loading its weights."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def list_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
+    folder = Path(models_dir) if models_dir is not None else default_models_dir()
+    if not folder.is_dir():
+        return []
+    return [
+        ModelEntry(p.stem, p, read_metadata(p))
+        for p in sorted(folder.glob("*.onnx"))
+        if p.is_file()
+    ]

@@ -1,0 +1,479 @@
+"""Generators and discriminators of pix2pix/CycleGAN, with the reference's names and layouts.
+
+Module structure and attribute names follow the reference implementation exactly (``model.10.
+conv_block.1.weight``, ``model.model.1.model.3...``), so official model-zoo state dicts load with
+``strict=True``. Architectures live in two small registries; everything that needs a network (the
+trainers, export, tests) builds it by name through :func:`create_generator` /
+:func:`create_discriminator` from a config dataclass that travels with the weights.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+NORMS = ("batch", "instance", "none")
+INITS = ("normal", "xavier", "kaiming", "orthogonal")
+
+GENERATORS: dict[str, Callable[..., nn.Module]] = {}
+DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_generator(name: str):
+    def wrap(fn):
+        GENERATORS[name] = fn
+        return fn
+
+    return wrap
+
+
+def register_discriminator(name: str):
+    def wrap(fn):
+        DISCRIMINATORS[name] = fn
+        return fn
+
+    return wrap
+
+
+def list_generators() -> list[str]:
+    return sorted(GENERATORS)
+
+
+def list_discriminators() -> list[str]:
+    return sorted(DISCRIMINATORS)
+
+
+# --------------------------------------------------------------------------------------------
+# Configs: what is needed to rebuild a network, stored beside its weights.
+
+
+def _from_dict(cls, d: dict):
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    return cls(**d)
+
+
+@dataclass
+class GeneratorConfig:
+    """Generator architecture. Defaults are CycleGAN's published ones (pix2pix: unet_256, batch,
+    dropout on)."""
+
+    arch: str = "resnet_9blocks"
+    input_nc: int = 3
+    output_nc: int = 3
+    ngf: int = 64
+    norm: str = "instance"
+    dropout: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GeneratorConfig:
+        return _from_dict(cls, d)
+
+
+@dataclass
+class DiscriminatorConfig:
+    """PatchGAN discriminator. ``basic`` is the 70x70 PatchGAN (``n_layers`` with 3 layers)."""
+
+    arch: str = "basic"
+    input_nc: int = 3
+    ndf: int = 64
+    n_layers: int = 3
+    norm: str = "instance"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DiscriminatorConfig:
+        return _from_dict(cls, d)
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def norm_layer(norm: str) -> Callable[[int], nn.Module]:
+    """Norm factory as the reference defines it: batch norm is affine with running stats, instance
+    norm has neither, ``none`` is the identity."""
+    if norm == "batch":
+        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
+    if norm == "instance":
+        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+    if norm == "none":
+        return lambda _channels: nn.Identity()
+    raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+
+
+def _conv_bias(norm: str) -> bool:
+    # The reference gives convolutions a bias only before instance norm (batch norm has its own
+    # shift; with norm 'none' the reference also omits it, and compatibility wins).
+    return norm == "instance"
+
+
+def _check_positive(**values: int) -> None:
+    for name, v in values.items():
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+class _SizedGenerator(nn.Module):
+    """Base for generators: knows the size multiple its input sides must have and checks inputs
+    before they reach a convolution, so users see the constraint instead of a shape error."""
+
+    size_multiple: int = 1
+    input_nc: int = 3
+
+    def check_input(self, x: torch.Tensor) -> None:
+        if torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+            return
+        if x.dim() != 4:
+            raise ValueError(
+                f"expected an NCHW batch (4 dimensions), got a tensor of shape {tuple(x.shape)}"
+            )
+        if x.shape[1] != self.input_nc:
+            raise ValueError(
+                f"{type(self).__name__} expects {self.input_nc} input channel(s), "
+                f"got {x.shape[1]} (shape {tuple(x.shape)})"
+            )
+        h, w = x.shape[-2:]
+        m = self.size_multiple
+        if h % m or w % m:
+            raise ValueError(
+                f"{self.arch} needs image sides that are multiples of {m}, got {h}x{w}; "
+                f"pad or resize the input (translate.Translator does this for you)"
+            )
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, dim: int, norm: str, dropout: bool):
+        super().__init__()
+        bias = _conv_bias(norm)
+        make_norm = norm_layer(norm)
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3, padding=0, bias=bias),
+            make_norm(dim),
+            nn.ReLU(True),
+        ]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(dim, dim, 3, padding=0, bias=bias),
+            make_norm(dim),
+        ]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(_SizedGenerator):
+    """ResNet encoder/decoder (Johnson et al.): 7x7 stem, two stride-2 downsamplings, residual
+    blocks, two transposed-conv upsamplings, tanh output in [-1, 1]."""
+
+    size_multiple = 4
+
+    def __init__(self, input_nc=3, output_nc=3, ngf=64, norm="instance", dropout=False, n_blocks=9):
+        super().__init__()
+        _check_positive(input_nc=input_nc, output_nc=output_nc, ngf=ngf, n_blocks=n_blocks)
+        self.arch, self.input_nc = f"resnet_{n_blocks}blocks", input_nc
+        bias = _conv_bias(norm)
+        make_norm = norm_layer(norm)
+        model: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(input_nc, ngf, 7, padding=0, bias=bias),
+            make_norm(ngf),
+            nn.ReLU(True),
+        ]
+        for i in range(2):
+            mult = 2**i
+            model += [
+                nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=bias),
+                make_norm(ngf * mult * 2),
+                nn.ReLU(True),
+            ]
+        model += [ResnetBlock(ngf * 4, norm, dropout) for _ in range(n_blocks)]
+        for i in range(2):
+            mult = 2 ** (2 - i)
+            model += [
+                nn.ConvTranspose2d(
+                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=bias
+                ),
+                make_norm(ngf * mult // 2),
+                nn.ReLU(True),
+            ]
+        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7, padding=0), nn.Tanh()]
+        self.model = nn.Sequential(*model)
+
+    def forward(self, x):
+        self.check_input(x)
+        return self.model(x)
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """One level of the U-Net: downsample, the inner submodule, upsample, concatenated with the
+    level's input (the skip connection) except at the outermost level."""
+
+    def __init__(
+        self,
+        outer_nc,
+        inner_nc,
+        input_nc=None,
+        submodule=None,
+        outermost=False,
+        innermost=False,
+        norm="batch",
+        dropout=False,
+    ):
+        super().__init__()
+        self.outermost = outermost
+        bias = _conv_bias(norm)
+        make_norm = norm_layer(norm)
+        input_nc = outer_nc if input_nc is None else input_nc
+        downconv = nn.Conv2d(input_nc, inner_nc, 4, stride=2, padding=1, bias=bias)
+        downrelu = nn.LeakyReLU(0.2, True)
+        uprelu = nn.ReLU(True)
+        if outermost:
+            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, stride=2, padding=1)
+            model = [downconv, submodule, uprelu, upconv, nn.Tanh()]
+        elif innermost:
+            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, 4, stride=2, padding=1, bias=bias)
+            model = [downrelu, downconv, uprelu, upconv, make_norm(outer_nc)]
+        else:
+            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, stride=2, padding=1, bias=bias)
+            model = [downrelu, downconv, make_norm(inner_nc), submodule]
+            model += [uprelu, upconv, make_norm(outer_nc)]
+            if dropout:
+                model.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*model)
+
+    def forward(self, x):
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(_SizedGenerator):
+    """U-Net with ``num_downs`` stride-2 levels: an input side of 2**num_downs reaches 1x1 at the
+    bottleneck, so sides must be multiples of 2**num_downs."""
+
+    def __init__(self, input_nc=3, output_nc=3, num_downs=8, ngf=64, norm="batch", dropout=False):
+        super().__init__()
+        _check_positive(input_nc=input_nc, output_nc=output_nc, ngf=ngf)
+        if num_downs < 5:
+            raise ValueError(f"a U-Net needs num_downs >= 5, got {num_downs}")
+        self.arch, self.input_nc = f"unet_{2**num_downs}", input_nc
+        self.size_multiple = 2**num_downs
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
+        for _ in range(num_downs - 5):
+            block = UnetSkipConnectionBlock(
+                ngf * 8, ngf * 8, submodule=block, norm=norm, dropout=dropout
+            )
+        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
+        self.model = UnetSkipConnectionBlock(
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+        )
+
+    def forward(self, x):
+        self.check_input(x)
+        return self.model(x)
+
+
+class NLayerDiscriminator(nn.Module):
+    """PatchGAN: a fully convolutional classifier whose every output logit judges one patch
+    (70x70 pixels for n_layers=3)."""
+
+    def __init__(self, input_nc=3, ndf=64, n_layers=3, norm="batch"):
+        super().__init__()
+        _check_positive(input_nc=input_nc, ndf=ndf, n_layers=n_layers)
+        self.input_nc = input_nc
+        bias = _conv_bias(norm)
+        make_norm = norm_layer(norm)
+        seq: list[nn.Module] = [
+            nn.Conv2d(input_nc, ndf, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
+        mult = 1
+        for n in range(1, n_layers):
+            prev, mult = mult, min(2**n, 8)
+            seq += [
+                nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2, padding=1, bias=bias),
+                make_norm(ndf * mult),
+                nn.LeakyReLU(0.2, True),
+            ]
+        prev, mult = mult, min(2**n_layers, 8)
+        seq += [
+            nn.Conv2d(ndf * prev, ndf * mult, 4, stride=1, padding=1, bias=bias),
+            make_norm(ndf * mult),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1),
+        ]
+        self.model = nn.Sequential(*seq)
+
+    def forward(self, x):
+        _check_disc_input(self, x)
+        return self.model(x)
+
+
+class PixelDiscriminator(nn.Module):
+    """1x1 PatchGAN: judges every pixel on its own (colour statistics, no spatial structure)."""
+
+    def __init__(self, input_nc=3, ndf=64, norm="batch"):
+        super().__init__()
+        _check_positive(input_nc=input_nc, ndf=ndf)
+        self.input_nc = input_nc
+        bias = _conv_bias(norm)
+        self.net = nn.Sequential(
+            nn.Conv2d(input_nc, ndf, 1),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, 1, bias=bias),
+            norm_layer(norm)(ndf * 2),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, 1, bias=bias),
+        )
+
+    def forward(self, x):
+        _check_disc_input(self, x)
+        return self.net(x)
+
+
+def _check_disc_input(net: nn.Module, x: torch.Tensor) -> None:
+    if torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+        return
+    if x.dim() != 4 or x.shape[1] != net.input_nc:
+        raise ValueError(
+            f"{type(net).__name__} expects an NCHW batch with {net.input_nc} channel(s), "
+            f"got shape {tuple(x.shape)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Registries
+
+
+@register_generator("resnet_9blocks")
+def resnet_9blocks(**kw):
+    return ResnetGenerator(n_blocks=9, **kw)
+
+
+@register_generator("resnet_6blocks")
+def resnet_6blocks(**kw):
+    return ResnetGenerator(n_blocks=6, **kw)
+
+
+@register_generator("unet_256")
+def unet_256(**kw):
+    return UnetGenerator(num_downs=8, **kw)
+
+
+@register_generator("unet_128")
+def unet_128(**kw):
+    return UnetGenerator(num_downs=7, **kw)
+
+
+@register_discriminator("basic")
+def basic_patchgan(n_layers=3, **kw):
+    return NLayerDiscriminator(n_layers=3, **kw)  # the 70x70 PatchGAN: depth is fixed
+
+
+@register_discriminator("n_layers")
+def n_layers_patchgan(n_layers=3, **kw):
+    return NLayerDiscriminator(n_layers=n_layers, **kw)
+
+
+@register_discriminator("pixel")
+def pixel_patchgan(n_layers=3, **kw):
+    return PixelDiscriminator(**kw)
+
+
+def _lookup(registry: dict, name: str, what: str):
+    if name not in registry:
+        raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def _check_norm(norm: str) -> None:
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+
+
+def create_generator(
+    cfg: GeneratorConfig | None = None,
+    *,
+    init: str | None = "normal",
+    init_gain: float = 0.02,
+    **kw,
+) -> nn.Module:
+    """Build a generator from a config (or keyword overrides of the default config), initialised
+    like the reference (normal(0, 0.02)) unless ``init=None``."""
+    cfg = GeneratorConfig(**{**(cfg.to_dict() if cfg else {}), **kw})
+    ctor = _lookup(GENERATORS, cfg.arch, "generator")
+    _check_norm(cfg.norm)
+    net = ctor(
+        input_nc=cfg.input_nc,
+        output_nc=cfg.output_nc,
+        ngf=cfg.ngf,
+        norm=cfg.norm,
+        dropout=cfg.dropout,
+    )
+    net.config = cfg
+    if init:
+        init_weights(net, init, init_gain)
+    return net
+
+
+def create_discriminator(
+    cfg: DiscriminatorConfig | None = None,
+    *,
+    init: str | None = "normal",
+    init_gain: float = 0.02,
+    **kw,
+) -> nn.Module:
+    """Build a discriminator from a config (or keyword overrides of the default config)."""
+    cfg = DiscriminatorConfig(**{**(cfg.to_dict() if cfg else {}), **kw})
+    ctor = _lookup(DISCRIMINATORS, cfg.arch, "discriminator")
+    _check_norm(cfg.norm)
+    net = ctor(input_nc=cfg.input_nc, ndf=cfg.ndf, n_layers=cfg.n_layers, norm=cfg.norm)
+    net.config = cfg
+    if init:
+        init_weights(net, init, init_gain)
+    return net
+
+
+@torch.no_grad()
+def init_weights(net: nn.Module, init: str = "normal", gain: float = 0.02) -> nn.Module:
+    """Initialise conv/linear weights (biases to 0) and batch-norm scales ~ N(1, gain)."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            if init == "normal":
+                nn.init.normal_(m.weight, 0.0, gain)
+            elif init == "xavier":
+                nn.init.xavier_normal_(m.weight, gain=gain)
+            elif init == "kaiming":
+                nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+            else:
+                nn.init.orthogonal_(m.weight, gain=gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+    return net
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
