@@ -105,6 +105,44 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# translate edges
+
+
+def cmd_edges(args: argparse.Namespace) -> int:
+    from .edges import EdgeConfig, edges_to_files
+
+    try:
+        cfg = EdgeConfig(
+            method=args.method,
+            sigma=args.sigma,
+            low=args.low,
+            high=args.high,
+            min_contrast=args.min_contrast,
+            xdog_k=args.xdog_k,
+            xdog_threshold=args.xdog_threshold,
+            merge=args.merge,
+            stripe=args.stripe,
+            min_component=args.min_component,
+            reference_size=args.reference_size,
+        )
+        report = edges_to_files(
+            args.input, args.output, cfg, half=args.half, aligned=args.aligned, fmt=args.format
+        )
+    except ValueError as e:
+        raise CLIError(str(e)) from e
+    for path, reason in report.failed:
+        print(f"{path}: {reason}", file=sys.stderr)
+    kind = "training pairs" if args.aligned else "sketches"
+    summary = f"wrote {len(report.written)} {kind} to {args.output}"
+    if report.ignored:
+        summary += f", ignored {report.ignored} non-image files"
+    if report.failed:
+        summary += f", {len(report.failed)} failed"
+    print(summary)
+    return 1 if report.failed else 0
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +180,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-nc", type=int)
     p.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=cmd_inspect)
+
+    # Defaults repeat EdgeConfig's (importing it here would slow down --help); a test keeps
+    # them equal.
+    p = sub.add_parser(
+        "edges",
+        help="edge sketches of photos (Canny/XDoG, thinned to 1 px), or sketch|photo pairs",
+        description="Make black-on-white 1-px edge sketches of photos, the way the pix2pix "
+        "edges2shoes sketches were made (edge detector, thinning, small-component removal). "
+        "IN: an image or a folder of images; OUT: an image file or a folder (NAME.ext -> "
+        "OUT/NAME.png). Lengths are pixels at a 256-px long side and scale with the image. "
+        "Unreadable images are reported and skipped; exit code 1 if any failed.",
+        formatter_class=fmt,
+    )
+    p.add_argument("input", help="an image or a folder of images (not searched recursively)")
+    p.add_argument("output", help="an image file (for one input) or a folder")
+    p.add_argument("--method", choices=["canny", "xdog"], default="canny", help="edge detector")
+    p.add_argument("--sigma", type=float, default=2.0, help="Gaussian smoothing before detection")
+    p.add_argument(
+        "--low",
+        type=float,
+        default=0.1,
+        help="canny: low threshold, fraction of the 99th-percentile gradient",
+    )
+    p.add_argument("--high", type=float, default=0.3, help="canny: high threshold, same units")
+    p.add_argument(
+        "--min-contrast",
+        type=float,
+        default=40.0,
+        help="canny: floor on that percentile in lightness levels; flat images stay blank",
+    )
+    p.add_argument("--xdog-k", type=float, default=1.6, help="xdog: ratio of the two Gaussians")
+    p.add_argument(
+        "--xdog-threshold",
+        type=float,
+        default=2.5,
+        help="xdog: difference-of-Gaussians response (lightness levels) that is a line",
+    )
+    p.add_argument(
+        "--merge",
+        type=float,
+        default=1.0,
+        help="closing radius joining edges broken by a pixel (0: off)",
+    )
+    p.add_argument(
+        "--stripe",
+        type=float,
+        default=3.5,
+        help="regions enclosed by strokes up to 2x this wide become one centre line",
+    )
+    p.add_argument(
+        "--min-component",
+        type=float,
+        default=12.0,
+        help="remove connected strokes with fewer pixels than this",
+    )
+    p.add_argument(
+        "--reference-size",
+        type=int,
+        default=256,
+        help="long side the lengths refer to (0: use them unscaled)",
+    )
+    p.add_argument(
+        "--half",
+        choices=["left", "right"],
+        help="take this half of an aligned A|B image as the photo",
+    )
+    p.add_argument(
+        "--aligned",
+        action="store_true",
+        help="write sketch|photo pairs (A = sketch, B = photo) for pix2pix training",
+    )
+    p.add_argument(
+        "--format",
+        choices=["png", "jpg", "webp"],
+        default="png",
+        help="output format in folder mode",
+    )
+    p.set_defaults(func=cmd_edges)
 
     return parser
 
