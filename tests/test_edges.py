@@ -149,6 +149,8 @@ def test_hand_drawing_becomes_thin_black_strokes(colour):
     assert strokes.sum() < painted.sum() / 5, "11-px strokes become lines"
     assert (distance_to(painted)[strokes] == 0).all(), "only where something was drawn"
     assert (distance_to(strokes)[painted] <= 8).all(), "every stroke is kept"
+    as_array = normalize_sketch(np.asarray(drawn))  # what the Gradio canvas hands over
+    assert png_bytes(as_array) == png_bytes(out)
 
 
 def test_photo_of_a_drawing_ignores_shading_and_specks():
@@ -209,7 +211,7 @@ def test_cli_folder_with_bad_file_and_spaces(tmp_path, capsys):
     err = capsys.readouterr()
     assert code == 1
     assert "broken.jpg" in err.err and "not an image" in err.err
-    assert "wrote 2 sketches" in err.out and "1 failed" in err.out
+    assert "wrote 2 sketches" in err.out and "1 failed" in err.out and "ignored 1" in err.out
     assert sorted(p.name for p in out.iterdir()) == ["a photo.jpg.png", "a photo.png.png"]
     assert {p.name: digest(p) for p in src.iterdir()} == before, "inputs untouched"
     assert not list(out.glob(".*")), "no temporary files left"

@@ -41,7 +41,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .images import SAVE_FORMATS, ImageReadError, is_image_file, load_image, save_image, to_mode
+from .images import (
+    SAVE_FORMATS,
+    ImageReadError,
+    is_image_file,
+    load_image,
+    save_image,
+    split_alpha,
+    to_mode,
+)
 
 METHODS = ("canny", "xdog")
 HALVES = ("left", "right")
@@ -105,10 +113,10 @@ class SketchConfig:
 
 
 def extract_edges(image, cfg: EdgeConfig | None = None) -> Image.Image:
-    """Edge sketch of a photo (PIL image or path): black 1-px strokes on white, same size,
-    mode ``L``. Transparent pixels count as white background."""
+    """Edge sketch of a photo (PIL image, path or uint8 array): black 1-px strokes on white,
+    same size, mode ``L``. Transparent pixels count as white background."""
     cfg = cfg or EdgeConfig()
-    rgb = np.asarray(to_mode(load_image(image), 3))
+    rgb = np.asarray(to_mode(_open(image), 3))
     return mask_to_image(edge_mask(rgb, cfg))
 
 
@@ -136,10 +144,12 @@ def _canny(rgb: np.ndarray, sigma: float, cfg: EdgeConfig) -> np.ndarray:
     unit = sigma * np.sqrt(2 * np.pi) / 8.0
     gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) * unit
     gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3) * unit
-    strongest = (gx * gx + gy * gy).argmax(axis=2)[..., None]
+    power = gx * gx + gy * gy
+    strongest = power.argmax(axis=2)[..., None]
     gx = np.take_along_axis(gx, strongest, 2)[..., 0]
     gy = np.take_along_axis(gy, strongest, 2)[..., 0]
-    reference = max(float(np.percentile(np.hypot(gx, gy), 99)), cfg.min_contrast)
+    top = np.sqrt(np.take_along_axis(power, strongest, 2)[..., 0])
+    reference = max(float(np.percentile(top, 99)), cfg.min_contrast)
     fixed = 64.0  # OpenCV's Canny takes int16 gradients: 1/64 level resolution, no overflow
     dx = np.clip(np.rint(gx * fixed), -32767, 32767).astype(np.int16)
     dy = np.clip(np.rint(gy * fixed), -32767, 32767).astype(np.int16)
@@ -160,6 +170,13 @@ def _finish(mask: np.ndarray, stripe: float, min_component: float) -> np.ndarray
     if stripe > 0:
         mask = fill_thin_holes(mask, stripe)
     return remove_small_components(thin(mask), int(round(min_component)))
+
+
+def _open(image) -> Image.Image:
+    """A PIL image, a path, or an HxW / HxWxC uint8 array (what Gradio hands over)."""
+    if isinstance(image, np.ndarray):
+        return Image.fromarray(np.ascontiguousarray(image))
+    return load_image(image)
 
 
 def _scale(shape: tuple[int, int], reference_size: int) -> float:
@@ -194,7 +211,9 @@ def thin(mask: np.ndarray) -> np.ndarray:
     while changed:
         changed = False
         for deletable in _GUO_HALL:
-            code = sum(p.astype(np.intp) << i for i, p in enumerate(planes))
+            code = planes[0].copy()
+            for i in range(1, 8):
+                code |= planes[i] << i
             delete = (centre == 1) & deletable[code]
             if delete.any():
                 centre[delete] = 0
@@ -262,13 +281,13 @@ def normalize_sketch(
 ) -> Image.Image:
     """A hand drawing in the training sketches' style: black 1-px strokes on white, mode ``L``.
 
-    ``image``: a PIL image or path. With transparency (a drawing canvas layer) every painted
-    pixel is ink whatever its colour; without, dark or saturated pixels on lighter paper are
-    ink, after evening out the paper's shading (a phone photo of a drawing). Thick strokes thin
-    to their centre line. ``size`` (width, height) resizes before thinning, so strokes stay
-    1 px at the size the model runs at; default: the input's size."""
+    ``image``: a PIL image, path or uint8 array. With transparency (a drawing canvas layer)
+    every painted pixel is ink whatever its colour; without, dark or saturated pixels on
+    lighter paper are ink, after evening out the paper's shading (a phone photo of a drawing).
+    Thick strokes thin to their centre line. ``size`` (width, height) resizes before thinning,
+    so strokes stay 1 px at the size the model runs at; default: the input's size."""
     cfg = cfg or SketchConfig()
-    img = load_image(image)
+    img = _open(image)
     mask = _ink_mask(img, cfg)
     if size is not None:
         width, height = int(size[0]), int(size[1])
@@ -286,11 +305,9 @@ def normalize_sketch(
 
 
 def _ink_mask(img: Image.Image, cfg: SketchConfig) -> np.ndarray:
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if has_alpha:
-        alpha = np.asarray(img.convert("RGBA"))[..., 3]
-        if alpha.min() < 255:
-            return alpha > cfg.min_ink * 255
+    _, alpha = split_alpha(img)
+    if alpha is not None and (alpha := np.asarray(alpha)).min() < 255:
+        return alpha > cfg.min_ink * 255
     rgb = np.asarray(to_mode(img, 3))
     # The darkest channel: black, blue or red pen all read as ink on white paper.
     value = rgb.min(axis=2)
@@ -378,7 +395,7 @@ def edges_to_files(
             report.written.append(dst)
         except ImageReadError as e:
             report.failed.append((src, str(e).removeprefix(f"{src}: ")))
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, cv2.error) as e:
             report.failed.append((src, str(e)))
     return report
 
