@@ -109,22 +109,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_edges(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
     from .edges import EdgeConfig, edges_to_files
 
     try:
-        cfg = EdgeConfig(
-            method=args.method,
-            sigma=args.sigma,
-            low=args.low,
-            high=args.high,
-            min_contrast=args.min_contrast,
-            xdog_k=args.xdog_k,
-            xdog_threshold=args.xdog_threshold,
-            merge=args.merge,
-            stripe=args.stripe,
-            min_component=args.min_component,
-            reference_size=args.reference_size,
-        )
+        cfg = EdgeConfig(**{f.name: getattr(args, f.name) for f in fields(EdgeConfig)})
         report = edges_to_files(
             args.input, args.output, cfg, half=args.half, aligned=args.aligned, fmt=args.format
         )
@@ -181,8 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=None)
     p.set_defaults(func=cmd_inspect)
 
-    # Defaults repeat EdgeConfig's (importing it here would slow down --help); a test keeps
-    # them equal.
     p = sub.add_parser(
         "edges",
         help="edge sketches of photos (Canny/XDoG, thinned to 1 px), or sketch|photo pairs",
@@ -196,51 +184,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="an image or a folder of images (not searched recursively)")
     p.add_argument("output", help="an image file (for one input) or a folder")
     p.add_argument("--method", choices=["canny", "xdog"], default="canny", help="edge detector")
-    p.add_argument("--sigma", type=float, default=2.0, help="Gaussian smoothing before detection")
-    p.add_argument(
-        "--low",
-        type=float,
-        default=0.1,
-        help="canny: low threshold, fraction of the 99th-percentile gradient",
-    )
-    p.add_argument("--high", type=float, default=0.3, help="canny: high threshold, same units")
-    p.add_argument(
-        "--min-contrast",
-        type=float,
-        default=40.0,
-        help="canny: floor on that percentile in lightness levels; flat images stay blank",
-    )
-    p.add_argument("--xdog-k", type=float, default=1.6, help="xdog: ratio of the two Gaussians")
-    p.add_argument(
-        "--xdog-threshold",
-        type=float,
-        default=2.5,
-        help="xdog: difference-of-Gaussians response (lightness levels) that is a line",
-    )
-    p.add_argument(
-        "--merge",
-        type=float,
-        default=1.0,
-        help="closing radius joining edges broken by a pixel (0: off)",
-    )
-    p.add_argument(
-        "--stripe",
-        type=float,
-        default=3.5,
-        help="regions enclosed by strokes up to 2x this wide become one centre line",
-    )
-    p.add_argument(
-        "--min-component",
-        type=float,
-        default=12.0,
-        help="remove connected strokes with fewer pixels than this",
-    )
-    p.add_argument(
-        "--reference-size",
-        type=int,
-        default=256,
-        help="long side the lengths refer to (0: use them unscaled)",
-    )
+    # Defaults repeat EdgeConfig's; importing it here would slow down --help (a test keeps the
+    # two equal). Every EdgeConfig field has a flag of the same name.
+    for flag, kind, default, text in (
+        ("--sigma", float, 2.0, "Gaussian smoothing before detection"),
+        ("--low", float, 0.1, "canny: low threshold, fraction of the 99th-percentile gradient"),
+        ("--high", float, 0.3, "canny: high threshold, same units"),
+        ("--min-contrast", float, 40.0,
+         "canny: floor on that percentile in lightness levels; flat images stay blank"),
+        ("--xdog-k", float, 1.6, "xdog: ratio of the two Gaussians"),
+        ("--xdog-threshold", float, 2.5,
+         "xdog: difference-of-Gaussians response (lightness levels) that is a line"),
+        ("--merge", float, 1.0, "closing radius joining edges broken by a pixel (0: off)"),
+        ("--stripe", float, 3.5,
+         "regions enclosed by strokes up to 2x this wide become one centre line (0: off)"),
+        ("--min-component", float, 12.0, "remove connected strokes with fewer pixels than this"),
+        ("--reference-size", int, 256, "long side the lengths refer to (0: use them unscaled)"),
+    ):  # fmt: skip
+        p.add_argument(flag, type=kind, default=default, help=text)
     p.add_argument(
         "--half",
         choices=["left", "right"],
@@ -255,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=["png", "jpg", "webp"],
         default="png",
-        help="output format in folder mode",
+        help="output format when OUT is a folder",
     )
     p.set_defaults(func=cmd_edges)
 
