@@ -11,20 +11,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
 
 from .losses import get_objective, gradient_penalty, r1_penalty
+from .pool import ImagePool
 
 AMP_MODES = ("off", "bf16", "fp16")
+OPTIMIZERS = ("adam", "rmsprop")
 
 
 @dataclass
 class GANConfig:
-    """Adversarial training options. ``None`` means the objective's published default (WGAN:
-    clip 0.01 and 5 critic steps; WGAN-GP: lambda 10 and 5 critic steps; others: 1 step)."""
+    """Adversarial training options. ``None`` means the objective's published default:
+
+    - pix2pix/CycleGAN objectives (minimax, vanilla, lsgan, hinge): 1 D step per G step, Adam
+      lr 2e-4, betas (0.5, 0.999);
+    - wgan: clip 0.01, 5 critic steps, RMSProp lr 5e-5 (Arjovsky et al. 2017);
+    - wgangp: lambda 10, 5 critic steps, Adam lr 1e-4, betas (0, 0.9) (Gulrajani et al. 2017).
+    """
 
     objective: str = "lsgan"  # minimax | vanilla/nonsaturating | lsgan | wgan | wgangp | hinge
     n_critic: int | None = None  # discriminator steps per generator step
@@ -38,6 +45,11 @@ class GANConfig:
     amp: str = "off"  # off | bf16 | fp16 (CUDA only; CPU always runs fp32)
     channels_last: bool = False
     compile: bool = False  # torch.compile the networks (slow start, faster steps)
+    optimizer: str | None = None  # adam | rmsprop
+    lr: float | None = None  # learning rate of G and D
+    betas: tuple[float, float] | None = None  # Adam's (beta1, beta2)
+    pool_size: int = 50  # history of fakes shown to D (CycleGAN: 50; pix2pix: 0 = off)
+    pool_p: float = 0.5  # probability that a fake is swapped for a stored one
 
     def __post_init__(self):
         objective = get_objective(self.objective)  # raises on unknown names
@@ -47,6 +59,29 @@ class GANConfig:
             self.clip_value = objective.default_clip
         if self.gp_lambda is None:
             self.gp_lambda = objective.default_gp_lambda
+        if self.optimizer is None:
+            self.optimizer = objective.default_optimizer
+        if self.lr is None:
+            self.lr = objective.default_lr
+        if self.betas is None:
+            self.betas = objective.default_betas
+        self.betas = tuple(float(b) for b in self.betas)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+            )
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {self.lr}")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        if self.pool_size < 0 or not 0.0 <= self.pool_p <= 1.0:
+            raise ValueError(
+                f"pool_size must be >= 0 and pool_p in [0, 1], got {self.pool_size}, {self.pool_p}"
+            )
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0 (or None = off), got {self.grad_clip}")
+        if self.d_loss_weight <= 0:
+            raise ValueError(f"d_loss_weight must be > 0, got {self.d_loss_weight}")
         if self.n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
         if self.r1_every < 1:
@@ -56,8 +91,8 @@ class GANConfig:
         if self.clip_value is not None and (self.r1_gamma > 0 or self.gp_lambda > 0):
             raise ValueError(
                 "weight clipping cannot be combined with a gradient penalty or R1: both constrain "
-                "the critic's gradients, and clipping defeats the penalty (use --gan-mode wgangp "
-                "for a penalised Wasserstein critic)"
+                "the critic's gradients, and clipping defeats the penalty (use the 'wgangp' "
+                "objective for a penalised Wasserstein critic)"
             )
         if self.clip_value is not None and self.clip_value <= 0:
             raise ValueError(f"clip_value must be > 0, got {self.clip_value}")
@@ -65,7 +100,18 @@ class GANConfig:
             raise ValueError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON-able values (the resolved defaults, so a saved run is explicit)."""
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GANConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown GAN config keys: {', '.join(unknown)}")
+        return cls(**d)
 
 
 def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
@@ -74,10 +120,20 @@ def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
             p.requires_grad_(flag)
 
 
+def eager(net: nn.Module) -> nn.Module:
+    """The module behind a ``torch.compile`` wrapper: penalties differentiate twice, which
+    compiled graphs do not support."""
+    return getattr(net, "_orig_mod", net)
+
+
 class AdversarialCore:
     """Losses, regularisers and optimiser steps of GAN training, for any number of (G, D)
     pairs. Stateless apart from the D-step counter (for lazy R1 and n_critic) and the GradScaler,
-    both of which are in ``state_dict``."""
+    both of which are in ``state_dict``.
+
+    One discriminator update = one ``step(..., discriminator=True)``, however many
+    discriminators there are: CycleGAN sums the losses of D_A and D_B and steps one optimiser
+    over both (as the reference does), so both see the same n_critic and lazy-R1 schedule."""
 
     def __init__(self, cfg: GANConfig, device: torch.device | str = "cpu"):
         self.cfg = cfg
@@ -101,14 +157,29 @@ class AdversarialCore:
             return torch.compile(net)
         return net
 
+    def make_optimizer(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The configured optimiser (Adam or RMSProp) with the configured lr / betas."""
+        if self.cfg.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=self.cfg.lr)
+        return torch.optim.Adam(params, lr=self.cfg.lr, betas=self.cfg.betas)
+
+    def make_pool(self, seed: int = 0) -> ImagePool:
+        """An image pool of the configured size (size 0 passes fakes straight through)."""
+        return ImagePool(self.cfg.pool_size, self.cfg.pool_p, seed=seed)
+
     @contextlib.contextmanager
     def frozen(self, *nets: nn.Module) -> Iterator[None]:
-        """D receives no gradients while G is optimised through it."""
-        set_requires_grad(nets, False)
+        """D receives no gradients while G is optimised through it. Parameters that were
+        already frozen (e.g. a fixed feature network) stay frozen afterwards."""
+        params = [p for net in nets for p in net.parameters()]
+        before = [p.requires_grad for p in params]
+        for p in params:
+            p.requires_grad_(False)
         try:
             yield
         finally:
-            set_requires_grad(nets, True)
+            for p, flag in zip(params, before, strict=True):
+                p.requires_grad_(flag)
 
     def autocast(self):
         if self.amp_dtype is None:
@@ -141,11 +212,11 @@ class AdversarialCore:
         total = loss
         # Penalties run in fp32: double backward through autocast is fragile and they are cheap.
         if cfg.gp_lambda > 0:
-            gp = gradient_penalty(D, real.float(), fake.float(), one_sided=cfg.gp_one_sided)
+            gp = gradient_penalty(eager(D), real.float(), fake.float(), one_sided=cfg.gp_one_sided)
             total = total + cfg.gp_lambda * gp
             logs["GP"] = gp.item()
         if r1_now:
-            r1 = r1_penalty(D, real.float())
+            r1 = r1_penalty(eager(D), real.float())
             total = total + cfg.r1_gamma / 2 * cfg.r1_every * r1
             logs["R1"] = r1.item()
         return total * cfg.d_loss_weight, logs
@@ -177,12 +248,18 @@ class AdversarialCore:
         self.scaler.update()
         if discriminator:
             self.d_steps += 1
-            if self.cfg.clip_value is not None:
-                with torch.no_grad():
-                    c = self.cfg.clip_value
-                    for net in nets:
-                        for p in net.parameters():
-                            p.clamp_(-c, c)
+            self.clip_weights(nets)
+
+    @torch.no_grad()
+    def clip_weights(self, nets: Iterable[nn.Module]) -> None:
+        """WGAN's Lipschitz constraint: clamp every critic weight to [-c, c] (no-op unless the
+        config clips)."""
+        c = self.cfg.clip_value
+        if c is None:
+            return
+        for net in nets:
+            for p in net.parameters():
+                p.clamp_(-c, c)
 
     def state_dict(self) -> dict:
         return {"d_steps": self.d_steps, "scaler": self.scaler.state_dict()}

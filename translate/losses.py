@@ -25,6 +25,9 @@ class Objective(ABC):
     default_n_critic: int = 1
     default_clip: float | None = None
     default_gp_lambda: float = 0.0
+    default_optimizer: str = "adam"
+    default_lr: float = 2e-4
+    default_betas: tuple[float, float] = (0.5, 0.999)
 
     @abstractmethod
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
@@ -93,6 +96,8 @@ class Wasserstein(Objective):
 
     default_n_critic = 5
     default_clip = 0.01
+    default_optimizer = "rmsprop"
+    default_lr = 5e-5
 
     def d_loss(self, real, fake):
         return fake.mean() - real.mean()
@@ -108,6 +113,9 @@ class WassersteinGP(Wasserstein):
 
     default_clip = None
     default_gp_lambda = 10.0
+    default_optimizer = "adam"
+    default_lr = 1e-4
+    default_betas = (0.0, 0.9)
 
 
 @register_objective("hinge")
@@ -127,12 +135,12 @@ class Hinge(Objective):
 # of its map, consistent with the objectives above.
 
 
-def _critic_input_grad(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Per-sample gradient of the (patch-averaged) critic value with respect to the input."""
-    if not x.requires_grad:
-        x = x.detach().requires_grad_(True)
+def critic_input_gradient(D: nn.Module, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
+    """Per-sample gradient (N, features) of the (patch-averaged) critic value with respect to its
+    input. ``create_graph`` keeps the graph so a penalty on it can be backpropagated."""
+    x = x.detach().requires_grad_(True)
     out = D(x).flatten(1).mean(1)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=create_graph)
     return grad.flatten(1)
 
 
@@ -151,7 +159,7 @@ def gradient_penalty(
     eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator)
     eps = eps.to(real.device, real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    norms = _critic_input_grad(D, x_hat).norm(2, dim=1)
+    norms = critic_input_gradient(D, x_hat).norm(2, dim=1)
     excess = norms - target
     if one_sided:
         excess = F.relu(excess)
@@ -161,4 +169,4 @@ def gradient_penalty(
 def r1_penalty(D: nn.Module, real: torch.Tensor) -> torch.Tensor:
     """E_real ||grad_x D(x)||^2 (Mescheder et al. 2018), without the gamma/2 factor. It touches
     real samples only: the penalty that makes GAN training locally convergent."""
-    return _critic_input_grad(D, real).pow(2).sum(1).mean()
+    return critic_input_gradient(D, real).pow(2).sum(1).mean()
