@@ -22,15 +22,6 @@ from translate.losses import critic_input_gradient, get_objective
 LOG4 = math.log(4.0)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny networks run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------------------------------------
 # 1. JSD identity
 

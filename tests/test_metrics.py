@@ -8,7 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from translate.metrics import gaussian_window, l1, psnr, ssim
+from translate.metrics import (
+    c2st_auc,
+    fid,
+    frechet_distance,
+    gaussian_window,
+    kid,
+    l1,
+    mmd2,
+    psnr,
+    roc_auc,
+    sqrtm_psd,
+    ssim,
+)
 
 C1, C2 = (0.01 * 2.0) ** 2, (0.03 * 2.0) ** 2
 
@@ -112,3 +124,171 @@ def test_bad_inputs_give_clear_errors():
         l1(np.zeros((3, 0, 4)), np.zeros((3, 0, 4)))
     with pytest.raises(ValueError, match="HW, CHW or NCHW"):
         l1(np.zeros(5), np.zeros(5))
+
+
+# ---------------------------------------------------------------------------------------------
+# distribution distances
+
+
+def _random_cov(rng, d, rank=None):
+    a = rng.normal(size=(d, rank or d))
+    return a @ a.T / d + (0 if rank else 0.1) * np.eye(d)
+
+
+def test_sqrtm_psd_matches_scipy():
+    linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(0)
+    for rank in (None, 3):  # full rank and singular
+        s = _random_cov(rng, 8, rank)
+        root = sqrtm_psd(s)
+        assert root @ root == pytest.approx(s, abs=1e-9)
+        assert root == pytest.approx(np.real(linalg.sqrtm(s)), abs=1e-5)
+        assert np.allclose(root, root.T)
+
+
+def test_frechet_distance_closed_form_and_scipy():
+    linalg = pytest.importorskip("scipy.linalg")
+    # diagonal covariances: |mu1 - mu2|^2 + sum (sqrt(s1) - sqrt(s2))^2
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    s1, s2 = np.array([1.0, 4.0, 0.25]), np.array([4.0, 1.0, 0.25])
+    expected = 1 + 0 + 4 + (1 - 2) ** 2 + (2 - 1) ** 2 + 0
+    assert frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected)
+    # 1-D: (mu1 - mu2)^2 + (sd1 - sd2)^2
+    assert frechet_distance([3.0], [[4.0]], [1.0], [[9.0]]) == pytest.approx(4 + 1)
+    assert frechet_distance(mu1, np.diag(s1), mu1, np.diag(s1)) == pytest.approx(0, abs=1e-12)
+    # full covariances against the textbook formula with scipy's sqrtm
+    rng = np.random.default_rng(1)
+    for rank in (None, 4):
+        c1, c2 = _random_cov(rng, 10, rank), _random_cov(rng, 10)
+        m1, m2 = rng.normal(size=10), rng.normal(size=10)
+        ref = (m1 - m2) @ (m1 - m2) + np.trace(c1 + c2 - 2 * np.real(linalg.sqrtm(c1 @ c2)))
+        assert frechet_distance(m1, c1, m2, c2) == pytest.approx(ref, rel=1e-6, abs=1e-6)
+
+
+def test_fid_on_samples_approaches_the_gaussian_distance():
+    rng = np.random.default_rng(2)
+    a = rng.normal(0, 1, size=(20000, 3))
+    b = rng.normal(0, 2, size=(20000, 3)) + np.array([1.0, 0.0, 0.0])
+    assert fid(a, b) == pytest.approx(1 + 3 * (2 - 1) ** 2, rel=0.03)
+    assert fid(a[:10000], a[10000:]) < 0.01
+    # fewer samples than dimensions: a singular covariance still gives a finite, real value
+    few = rng.normal(size=(5, 64))
+    assert np.isfinite(fid(few, few + 0.1)) and fid(few, few) == pytest.approx(0, abs=1e-6)
+
+
+def _gaussian_mmd2(d, s1, s2, delta, sigma):
+    """Closed-form MMD^2 between N(mu1, s1^2 I) and N(mu2, s2^2 I) under a Gaussian kernel."""
+
+    def e(var, shift2=0.0):  # E exp(-|Z|^2 / (2 sigma^2)), Z ~ N(shift, var I)
+        return (sigma**2 / (sigma**2 + var)) ** (d / 2) * math.exp(-shift2 / (2 * (sigma**2 + var)))
+
+    return e(2 * s1**2) + e(2 * s2**2) - 2 * e(s1**2 + s2**2, delta**2)
+
+
+def test_gaussian_mmd_matches_closed_form_and_is_unbiased():
+    rng = np.random.default_rng(3)
+    d, sigma = 2, 1.5
+    expected = _gaussian_mmd2(d, 1.0, 1.3, 0.8, sigma)
+    draws = []
+    for _ in range(16):  # the estimate's spread at n = 1000 is ~10% of the value; average it out
+        a = rng.normal(0, 1.0, size=(1000, d))
+        b = rng.normal(0, 1.3, size=(1000, d)) + np.array([0.8, 0.0])
+        draws.append(mmd2(a, b, sigma=sigma))
+    assert np.mean(draws) == pytest.approx(expected, rel=0.1)
+    # equal distributions: the unbiased estimate averages to 0 (it can be negative)
+    same = [mmd2(rng.normal(size=(100, d)), rng.normal(size=(100, d)), sigma) for _ in range(40)]
+    assert abs(np.mean(same)) < 3 * np.std(same) / math.sqrt(len(same))
+    assert min(same) < 0 < expected
+    assert mmd2(a, b) > 0.05  # median-heuristic bandwidth
+
+
+def test_kid_is_unbiased_mmd_with_cubic_kernel():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(7, 3)) + 0.5
+
+    def k(u, v):
+        return (u @ v / 3 + 1) ** 3
+
+    brute = (
+        sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
+        + sum(k(y[i], y[j]) for i in range(7) for j in range(7) if i != j) / 42
+        - 2 * sum(k(u, v) for u in x for v in y) / 42
+    )
+    y6 = y[:6]
+    brute6 = (
+        sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
+        + sum(k(y6[i], y6[j]) for i in range(6) for j in range(6) if i != j) / 30
+        - 2 * sum(k(u, v) for u in x for v in y6) / 36
+    )
+    assert kid(x, y6)[0] == pytest.approx(brute6)  # one subset = both whole sets
+    assert kid(x, y6)[1] == 0.0
+    from translate.metrics import _mmd2_unbiased, polynomial_kernel
+
+    kk = polynomial_kernel
+    assert _mmd2_unbiased(kk(x, x), kk(y, y), kk(x, y)) == pytest.approx(brute)
+
+    same = kid(rng.normal(size=(400, 16)), rng.normal(size=(400, 16)), subsets=20, subset_size=100)
+    diff = kid(rng.normal(size=(400, 16)), rng.normal(size=(400, 16)) + 0.5, 20, 100)
+    assert abs(same[0]) < 3 * same[1] and diff[0] > 10 * same[1]
+
+
+def test_distance_inputs_are_checked():
+    a = np.zeros((10, 4))
+    with pytest.raises(ValueError, match="differ in dimension"):
+        fid(a, np.zeros((10, 5)))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        kid(a[:1], a)
+    with pytest.raises(ValueError, match="NaN"):
+        mmd2(a, np.full((10, 4), np.nan))
+    with pytest.raises(ValueError, match="samples, dims"):
+        fid(np.zeros((10, 3, 8, 8)), np.zeros((10, 3, 8, 8)))
+    with pytest.raises(ValueError, match="do not match"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(2), np.eye(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# classifier two-sample test
+
+
+def test_roc_auc_counts_ordered_pairs_with_half_ties():
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 5, size=40).astype(float)  # many ties
+    labels = rng.integers(0, 2, size=40)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    brute = np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
+    assert roc_auc(scores, labels) == pytest.approx(brute)
+    assert roc_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
+    assert roc_auc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]) == 0.0
+    with pytest.raises(ValueError, match="both positive and negative"):
+        roc_auc([0.1, 0.2], [1, 1])
+
+
+def _textures(seed, n, noise, size=32):
+    """Smooth random colour fields, plus white noise of the given strength."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(n, 3, 4, 4, generator=g) * 2 - 1
+    x = torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear")
+    return (x + noise * torch.randn(n, 3, size, size, generator=g)).clamp(-1, 1)
+
+
+def test_c2st_tells_different_sets_apart_and_not_equal_ones():
+    real = _textures(0, 60, 0.0)
+    assert c2st_auc(real, _textures(1, 60, 0.1)) > 0.9  # noisy vs clean images
+    blurred = torch.nn.functional.avg_pool2d(_textures(3, 60, 0.3), 3, 1, 1)
+    assert c2st_auc(_textures(4, 60, 0.3), blurred) > 0.9  # sharp vs blurred
+    assert abs(c2st_auc(real, _textures(2, 60, 0.0)) - 0.5) < 0.2  # null spread ~0.05
+    # feature vectors, unequal set sizes (weighted equally)
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(200, 5)), rng.normal(size=(60, 5))
+    assert abs(c2st_auc(a, b) - 0.5) < 0.15
+    assert c2st_auc(a, b + np.array([1.5, 0, 0, 0, 0])) > 0.8
+    assert c2st_auc(a, b, seed=3) == c2st_auc(a, b, seed=3)  # deterministic
+
+
+def test_c2st_inputs_are_checked():
+    with pytest.raises(ValueError, match="differ in sample shape"):
+        c2st_auc(np.zeros((4, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        c2st_auc(np.zeros((1, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="folds"):
+        c2st_auc(np.zeros((3, 3)), np.zeros((3, 3)), folds=4)

@@ -133,6 +133,57 @@ def cmd_edges(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# translate eval
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .evaluate import evaluate_paired, evaluate_unpaired
+
+    try:
+        if args.unpaired:
+            if args.split:
+                raise CLIError("--split applies to paired evaluation only")
+            extractor, name, note = _eval_features(args)
+            report = evaluate_unpaired(
+                args.outputs,
+                args.reference,
+                extractor,
+                name,
+                size=args.size,
+                seed=args.seed,
+                no_features_reason=note,
+            )
+        else:
+            report = evaluate_paired(args.outputs, args.reference, split=args.split)
+    except ValueError as e:  # includes ImageReadError: a bad file, named
+        raise CLIError(str(e)) from e
+    if args.json:
+        d = report.to_dict()
+        if not args.per_image:
+            d.pop("per_image", None)
+        print(json.dumps(d, indent=2))
+    else:
+        print(report.summary(args.outputs, args.reference, per_image=args.per_image))
+    return 0
+
+
+def _eval_features(args: argparse.Namespace):
+    """(extractor or None, its name, a note for the report) from --features."""
+    from .features import FeaturesUnavailable, inception_features
+
+    if args.features == "none":
+        return None, "none", "--features none"
+    try:
+        return inception_features(args.inception_weights, device=args.device), "inception-v3", None
+    except FeaturesUnavailable as e:
+        if args.features == "inception" or args.inception_weights:
+            raise CLIError(str(e)) from e
+        return None, "none", str(e)
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +270,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format when OUT is a folder",
     )
     p.set_defaults(func=cmd_edges)
+
+    p = sub.add_parser(
+        "eval",
+        help="score translated images: paired L1/PSNR/SSIM or unpaired C2ST/KID/FID",
+        description="Paired (default): each image in OUTPUTS is compared with the image of the "
+        "same name (any extension, same subfolder) in REFERENCE, or with one half of an aligned "
+        "A|B image (--split). Unpaired (--unpaired): OUTPUTS are generated images, REFERENCE "
+        "real ones; prints the classifier two-sample AUC and, with Inception-v3 weights on "
+        "disk, KID and FID. Nothing is downloaded.",
+        formatter_class=fmt,
+    )
+    p.add_argument("outputs", help="folder of translated / generated images")
+    p.add_argument("reference", help="folder of targets (paired) or real images (unpaired)")
+    p.add_argument("--unpaired", action="store_true", help="distribution metrics, no pairing")
+    p.add_argument(
+        "--split",
+        choices=["A", "B"],
+        help="paired: REFERENCE holds aligned A|B images; compare with the left (A) or right (B) "
+        "half",
+    )
+    p.add_argument(
+        "--features",
+        choices=["auto", "inception", "none"],
+        default="auto",
+        help="unpaired: feature network for KID/FID; auto uses Inception-v3 if its weights are "
+        "found and skips KID/FID otherwise",
+    )
+    p.add_argument(
+        "--inception-weights",
+        help="torchvision's inception_v3_google-0cc3c7bd.pth (default: torch's cache)",
+    )
+    p.add_argument(
+        "--size", type=int, default=128, help="unpaired: images are resized to SIZE x SIZE for C2ST"
+    )
+    p.add_argument("--seed", type=int, default=0, help="unpaired: C2ST folds and KID subsets")
+    p.add_argument("--device", default="cpu", help="device for the feature network")
+    p.add_argument("--per-image", action="store_true", help="paired: also list every image")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_eval)
 
     return parser
 
