@@ -387,6 +387,7 @@ def test_config_json_round_trip():
         (dict(betas=(0.5, 1.0)), "betas"),
         (dict(pool_size=-1), "pool_size"),
         (dict(grad_clip=0.0), "grad_clip"),
+        (dict(objective="lsgan", gp_one_sided=True), "gp_one_sided needs a gradient penalty"),
     ],
 )
 def test_config_rejects_nonsense(kwargs, message):

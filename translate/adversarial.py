@@ -94,6 +94,8 @@ class GANConfig:
                 "the critic's gradients, and clipping defeats the penalty (use the 'wgangp' "
                 "objective for a penalised Wasserstein critic)"
             )
+        if self.gp_one_sided and self.gp_lambda == 0:
+            raise ValueError("gp_one_sided needs a gradient penalty (gp_lambda > 0)")
         if self.clip_value is not None and self.clip_value <= 0:
             raise ValueError(f"clip_value must be > 0, got {self.clip_value}")
         if self.amp not in AMP_MODES:
