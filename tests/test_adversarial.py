@@ -342,23 +342,14 @@ def test_cpu_ignores_amp():
 
 
 def test_published_defaults():
+    def resolved(objective):
+        c = GANConfig(objective=objective)
+        return c.n_critic, c.clip_value, c.gp_lambda, c.optimizer, c.lr, c.betas
+
     assert GANConfig().objective == "lsgan"
-    ls = GANConfig(objective="lsgan")
-    assert (ls.n_critic, ls.clip_value, ls.gp_lambda, ls.lr, ls.betas) == (
-        1,
-        None,
-        0.0,
-        2e-4,
-        (0.5, 0.999),
-    )
-    gp = GANConfig(objective="wgangp")
-    assert (gp.n_critic, gp.clip_value, gp.gp_lambda, gp.lr, gp.betas) == (
-        5,
-        None,
-        10.0,
-        1e-4,
-        (0.0, 0.9),
-    )
+    assert resolved("lsgan") == (1, None, 0.0, "adam", 2e-4, (0.5, 0.999))
+    assert resolved("wgangp") == (5, None, 10.0, "adam", 1e-4, (0.0, 0.9))
+    assert resolved("wgan")[:5] == (5, 0.01, 0.0, "rmsprop", 5e-5)
     assert GANConfig(objective="wgangp", n_critic=2, lr=1e-3).n_critic == 2
     assert GANConfig().pool_size == 50 and GANConfig().pool_p == 0.5
 

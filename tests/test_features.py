@@ -31,6 +31,9 @@ def test_wrong_weights_file_is_named(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, path)
     with pytest.raises(FeaturesUnavailable, match="other.pth: not torchvision Inception-v3"):
         InceptionFeatures(path)
+    path.write_bytes(b"not a weight file")
+    with pytest.raises(FeaturesUnavailable, match="other.pth: not a readable PyTorch weight"):
+        InceptionFeatures(path)
 
 
 def test_inception_from_cache_gives_pool_features(tmp_path, monkeypatch):

@@ -53,18 +53,16 @@ class GANConfig:
 
     def __post_init__(self):
         objective = get_objective(self.objective)  # raises on unknown names
-        if self.n_critic is None:
-            self.n_critic = objective.default_n_critic
-        if self.clip_value is None:
-            self.clip_value = objective.default_clip
-        if self.gp_lambda is None:
-            self.gp_lambda = objective.default_gp_lambda
-        if self.optimizer is None:
-            self.optimizer = objective.default_optimizer
-        if self.lr is None:
-            self.lr = objective.default_lr
-        if self.betas is None:
-            self.betas = objective.default_betas
+        for name, default in (
+            ("n_critic", objective.default_n_critic),
+            ("clip_value", objective.default_clip),
+            ("gp_lambda", objective.default_gp_lambda),
+            ("optimizer", objective.default_optimizer),
+            ("lr", objective.default_lr),
+            ("betas", objective.default_betas),
+        ):
+            if getattr(self, name) is None:
+                setattr(self, name, default)
         self.betas = tuple(float(b) for b in self.betas)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(

@@ -61,18 +61,24 @@ class InceptionFeatures(nn.Module):
 
     def __init__(self, weights: str | Path | None = None):
         super().__init__()
-        path = find_inception_weights(weights)
-        from torchvision.models import inception_v3
-
         from .weights import WeightsError, load_state_dict_file
+
+        path = find_inception_weights(weights)
+        try:
+            state = load_state_dict_file(path)
+        except WeightsError as e:
+            raise FeaturesUnavailable(str(e)) from e
+        if "Mixed_7c.branch_pool.conv.weight" not in state:  # before building the network
+            raise FeaturesUnavailable(f"{path}: not torchvision Inception-v3 weights")
+        from torchvision.models import inception_v3
 
         with torch.device("meta"):  # no random init: every tensor comes from the file
             net = inception_v3(
                 weights=None, aux_logits=True, transform_input=False, init_weights=False
             )
         try:
-            net.load_state_dict(load_state_dict_file(path), assign=True)
-        except (WeightsError, RuntimeError) as e:
+            net.load_state_dict(state, assign=True)
+        except RuntimeError as e:
             raise FeaturesUnavailable(
                 f"{path}: not torchvision Inception-v3 weights ({str(e).splitlines()[0]})"
             ) from e

@@ -158,7 +158,7 @@ def gradient_penalty(
         raise ValueError(f"real and fake batches differ in shape: {real.shape} vs {fake.shape}")
     eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), generator=generator)
     eps = eps.to(real.device, real.dtype)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    x_hat = eps * real.detach() + (1 - eps) * fake.detach()
     norms = critic_input_gradient(D, x_hat).norm(2, dim=1)
     excess = norms - target
     if one_sided:
