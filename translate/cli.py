@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--inception-weights",
-        help="torchvision's inception_v3_google-0cc3c7bd.pth (default: torch's cache)",
+        help="torchvision's inception_v3_google-0cc3c7bd.pth; None: look in torch's cache",
     )
     p.add_argument(
         "--size", type=int, default=128, help="unpaired: images are resized to SIZE x SIZE for C2ST"
