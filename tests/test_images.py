@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from translate.atomic import atomic_write
+from translate.atomic import atomic_write, atomic_write_bytes
 from translate.images import (
     ImageReadError,
     from_array,
@@ -92,3 +92,21 @@ def test_metadata_round_trip():
     assert ModelMetadata.from_props(props).value_range == (-1.0, 1.0)
     with pytest.raises(ValueError, match="unknown task"):
         ModelMetadata(task="nonsense")
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    # mkstemp creates 0600 files; an exported model or converted image must be readable by others
+    # like any file the user writes (umask applies), and a replaced file keeps its mode.
+    import os
+    import stat
+
+    fresh = tmp_path / "fresh.bin"
+    atomic_write_bytes(fresh, b"x")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    kept = tmp_path / "kept.bin"
+    kept.write_bytes(b"old")
+    kept.chmod(0o640)
+    atomic_write_bytes(kept, b"new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_bytes() == b"new"
