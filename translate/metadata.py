@@ -24,6 +24,7 @@ class ModelMetadata:
     ngf: int = 64
     input_nc: int = 3
     output_nc: int = 3
+    dropout: bool = False  # the generator has dropout layers (they only act in test_mode train)
     value_range: tuple[float, float] = (-1.0, 1.0)  # input and output pixel range
     layout: str = "NCHW"
     channel_order: str = "RGB"  # "L" for single-channel models
