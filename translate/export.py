@@ -25,8 +25,10 @@ Variants for deployment, each gated on image quality against the fp32 output on 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import io
 import math
 import tempfile
 from collections.abc import Sequence
@@ -407,18 +409,19 @@ def quantize_int8(model, images: Sequence[np.ndarray], percentile: float = INT8_
         src.write_bytes(model.SerializeToString())
         # Symbolic shapes of the U-Net's skip concatenations conflict without auto_merge.
         quant_pre_process(str(src), str(pre), auto_merge=True)
-        quantize_static(
-            str(pre),
-            str(dst),
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=list(INT8_OP_TYPES),
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.Percentile,
-            extra_options={"CalibPercentile": percentile, "CalibStridedMinMax": 1},
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # the calibrator prints its progress
+            quantize_static(
+                str(pre),
+                str(dst),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=list(INT8_OP_TYPES),
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.Percentile,
+                extra_options={"CalibPercentile": percentile, "CalibStridedMinMax": 1},
+            )
         return onnx.load(str(dst))
 
 
@@ -427,11 +430,37 @@ def convert_fp16(model):
     converter's default list of unsafe ops) kept in fp32."""
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
-    return convert_float_to_float16(
+    half = convert_float_to_float16(
         model,
         keep_io_types=True,
         op_block_list=list(DEFAULT_OP_BLOCK_LIST) + list(FP16_KEEP_FP32),
     )
+    _sort_nodes(half.graph)  # the converter appends the input casts at the end of the graph
+    return half
+
+
+def _sort_nodes(graph) -> None:
+    """Put the graph's nodes in topological order, as the ONNX checker requires."""
+    import onnx
+
+    ready = {v.name for v in graph.input} | {t.name for t in graph.initializer} | {""}
+    nodes, remaining, order = list(graph.node), list(range(len(graph.node))), []
+    while remaining:
+        waiting = []
+        for i in remaining:
+            if all(name in ready for name in nodes[i].input):
+                order.append(i)
+                ready.update(nodes[i].output)
+            else:
+                waiting.append(i)
+        if len(waiting) == len(remaining):
+            raise ExportError("the graph has a cycle or an input that no node produces")
+        remaining = waiting
+    copies = [onnx.NodeProto() for _ in order]
+    for copy_, i in zip(copies, order, strict=True):
+        copy_.CopyFrom(nodes[i])
+    del graph.node[:]
+    graph.node.extend(copies)
 
 
 def _gpu_providers() -> list[str]:
@@ -544,6 +573,9 @@ def export_onnx(
         raise ExportError("int8 export needs a folder of calibration images (--calib DIR)")
     if precision != "fp32" and calib is None and check is None:
         raise ExportError(f"{precision} export needs real images for its quality check (--check)")
+    for folder in (calib, check):
+        if folder is not None and not Path(folder).is_dir():
+            raise ExportError(f"{folder}: not a folder of images")
 
     prepared = prepare_for_export(net, meta.test_mode)
     fp32 = to_onnx(prepared, opset, meta.input_nc)
@@ -553,7 +585,7 @@ def export_onnx(
 
     if verify:
         reference, graph = prepared, fp32_bytes
-        if meta.test_mode == "train" and has_dropout(prepared):
+        if meta.test_mode == "train" and has_dropout(net):
             # Dropout noise cannot be reproduced across runtimes: check the same graph without it.
             reference = prepare_for_export(net, "train", noise=False)
             graph = to_onnx(reference, opset, meta.input_nc).SerializeToString()
@@ -620,7 +652,7 @@ def is_run_source(source: str | Path) -> bool:
     """A training run folder, or a checkpoint inside one (its folder holds ``config.json``)."""
     source = Path(source)
     if source.is_dir():
-        return True
+        return (source / "config.json").is_file()
     return any((parent / "config.json").is_file() for parent in source.parents[:2])
 
 
