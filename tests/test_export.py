@@ -266,3 +266,26 @@ def test_int8_is_not_offered_where_it_is_slower(tmp_path):
     with pytest.raises(ExportError, match="slower than fp32"):
         export_onnx(net, tmp_path / "u.onnx", ModelMetadata(), precision="int8", calib=tmp_path)
     assert not (tmp_path / "u.onnx").exists()
+
+
+def test_export_of_a_training_run_records_what_it_learned(tmp_path, data_dir, capsys):
+    checkpoint = pytest.importorskip("translate.checkpoint")
+    run, out = tmp_path / "run", tmp_path / "photo2vangogh.onnx"
+    train = ["train", "cyclegan", "--data", str(data_dir / "vangogh2photo"), "--out", str(run)]
+    train += ["--arch", "resnet_6blocks", "--ngf", "4", "--ndf", "4", "--load-size", "64"]
+    train += ["--crop-size", "64", "--max-steps", "2", "--max-images", "2", "--save-every", "2"]
+    assert main([*train, "--quiet", "--workers", "0", "--threads", "1"]) == 0
+    assert main(["export", str(run), "-o", str(out), "--direction", "BtoA", "--task", "style"]) == 0
+    meta = ModelMetadata.from_props(read_metadata(out))
+    assert (meta.model_type, meta.direction, meta.task) == ("cyclegan", "BtoA", "style")
+    assert (meta.source_domain, meta.target_domain) != ("A", "B")  # G_B maps B to A
+    assert (meta.training_data, meta.training_iterations, meta.recommended_size) == (
+        "vangogh2photo",
+        2,
+        64,
+    )
+    net, _ = checkpoint.load_generator(run, direction="BtoA")
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        expected = net(x).numpy()
+    assert np.abs(session(out).run(None, {"input": x.numpy()})[0] - expected).max() <= 1e-4

@@ -188,51 +188,28 @@ def _eval_features(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from .export import ExportError, VerificationError, export_onnx, load_source
     from .images import ImageReadError
-    from .metadata import ModelMetadata
 
     out = Path(args.output)
     if out.exists() and Path(args.source).exists() and out.resolve() == Path(args.source).resolve():
         raise CLIError(f"{out}: refusing to overwrite the source")
     precision = "int8" if args.int8 else "fp16" if args.fp16 else "fp32"
     try:
+        arch_flags = ("arch", "norm", "ngf", "input_nc", "output_nc", "dropout")
         net, meta = load_source(
-            args.source,
-            direction=args.direction,
-            arch=args.arch,
-            norm=args.norm,
-            ngf=args.ngf,
-            input_nc=args.input_nc,
-            output_nc=args.output_nc,
-            dropout=args.dropout,
+            args.source, direction=args.direction, **{k: getattr(args, k) for k in arch_flags}
         )
-        given = {
-            "task": args.task,
-            "source_domain": args.source_domain,
-            "target_domain": args.target_domain,
-            "description": args.description,
-            "training_data": args.training_data,
-            "license_note": args.license_note,
-            "training_iterations": args.iterations,
-            "recommended_size": args.recommended_size,
-            "model_type": args.model_type,
-        }
-        fields = {**meta.__dict__, **{k: v for k, v in given.items() if v is not None}}
-        fields["test_mode"] = "train" if getattr(args, "train_mode", False) else "eval"
-        meta = ModelMetadata(**fields)
+        described = ("task", "source_domain", "target_domain", "description", "training_data")
+        described += ("license_note", "training_iterations", "recommended_size", "model_type")
+        given = {k: getattr(args, k) for k in described if getattr(args, k) is not None}
+        test_mode = "train" if getattr(args, "train_mode", False) else "eval"
+        meta = dataclasses.replace(meta, **given, test_mode=test_mode)
+        options = ("opset", "calib", "check", "calib_count", "check_count", "min_psnr", "force")
         report = export_onnx(
-            net,
-            out,
-            meta,
-            opset=args.opset,
-            precision=precision,
-            calib=args.calib,
-            check=args.check,
-            calib_count=args.calib_count,
-            check_count=args.check_count,
-            min_psnr=args.min_psnr,
-            force=args.force,
+            net, out, meta, precision=precision, **{k: getattr(args, k) for k in options}
         )
     except VerificationError as e:
         for line in e.report.lines():
@@ -445,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--description", help="one line shown in the app and `translate info`")
     g.add_argument("--training-data", help="name or path of the training data")
     g.add_argument("--license-note", help="licence of the training data / weights")
-    g.add_argument("--iterations", type=int, help="training iterations")
+    g.add_argument("--iterations", dest="training_iterations", type=int, help="training iterations")
     g.add_argument("--recommended-size", type=int, help="the side the model was trained at")
     g.add_argument("--model-type", choices=["pix2pix", "cyclegan", "reference"])
     p.add_argument("--opset", type=int, default=18, help="ONNX opset (18 or higher)")

@@ -502,16 +502,7 @@ def complete_metadata(net: nn.Module, metadata: ModelMetadata, **facts) -> Model
     from . import __version__
 
     cfg = getattr(net, "config", None)
-    arch = {}
-    if cfg is not None:
-        arch = dict(
-            arch=cfg.arch,
-            norm=cfg.norm,
-            ngf=cfg.ngf,
-            input_nc=cfg.input_nc,
-            output_nc=cfg.output_nc,
-            dropout=cfg.dropout,
-        )
+    arch = cfg.to_dict() if cfg is not None else {}  # GeneratorConfig's fields are metadata's
     multiple = int(getattr(net, "size_multiple", metadata.size_multiple))
     meta = dataclasses.replace(
         metadata,
@@ -649,11 +640,11 @@ def export_onnx(
 
 
 def is_run_source(source: str | Path) -> bool:
-    """A training run folder, or a checkpoint inside one (its folder holds ``config.json``)."""
+    """A training run folder, a checkpoint folder in one, or a file in a checkpoint (the run
+    folder, which holds ``config.json``, is at most three levels up)."""
     source = Path(source)
-    if source.is_dir():
-        return (source / "config.json").is_file()
-    return any((parent / "config.json").is_file() for parent in source.parents[:2])
+    folders = ([source] if source.is_dir() else []) + list(source.parents)[:3]
+    return any((folder / "config.json").is_file() for folder in folders)
 
 
 def load_source(
@@ -722,13 +713,16 @@ def _load_run(source: Path, direction: str | None) -> tuple[nn.Module, ModelMeta
             f"{source}: exporting a training run needs translate.checkpoint, which this "
             f"installation lacks ({e})"
         ) from e
-    net, info = load_generator(source, direction=direction, device="cpu")
+    try:
+        net, info = load_generator(source, direction=direction, device="cpu")
+    except ValueError as e:  # CheckpointError: names the run folder and the problem
+        raise ExportError(str(e)) from e
     meta = ModelMetadata(
         direction=info.direction,
         source_domain=info.source_domain,
         target_domain=info.target_domain,
         model_type=info.model_type,
-        training_data=str(info.data),
+        training_data=Path(str(info.data)).name,  # the dataset's name, not a local path
         training_iterations=int(info.iterations),
         recommended_size=int(info.crop_size),
     )
