@@ -496,6 +496,54 @@ def compare_quality(
 # The whole export
 
 
+def make_variant(
+    fp32,
+    meta: ModelMetadata,
+    precision: str,
+    calib: str | Path | None,
+    check: str | Path | None,
+    calib_count: int,
+    check_count: int,
+    min_psnr: float,
+):
+    """The int8 or fp16 model made from the fp32 ``ModelProto``, with ``meta`` (plus the recipe
+    and the measured quality) inside, and its :class:`Quality` against fp32 on real images at
+    the recommended size."""
+    import onnx
+
+    side = math.ceil(meta.recommended_size / meta.size_multiple) * meta.size_multiple
+    calib_imgs, check_imgs, note = _image_split(
+        Path(calib) if calib else None,
+        Path(check) if check else None,
+        side,
+        meta.input_nc,
+        calib_count,
+        check_count,
+    )
+    meta = dataclasses.replace(meta, extra=dict(meta.extra))
+    if precision == "int8":
+        if not calib_imgs:
+            raise ExportError(f"{calib}: no readable images to calibrate on")
+        model, providers = quantize_int8(fp32, calib_imgs), None
+        meta.extra["int8_recipe"] = (
+            f"QDQ u8/s8 per-channel, percentile {INT8_PERCENTILE} on {len(calib_imgs)} "
+            f"image(s), ops {','.join(INT8_OP_TYPES)}"
+        )
+    else:
+        model, providers = convert_fp16(fp32), _gpu_providers()
+    if not check_imgs:
+        raise ExportError(f"{check or calib}: no readable images for the quality check")
+    quality = compare_quality(
+        fp32.SerializeToString(), model.SerializeToString(), check_imgs, min_psnr, providers
+    )
+    quality.note = note
+    meta.extra["quality_psnr_db"] = f"{quality.psnr:.2f}"
+    meta.extra["quality_ssim"] = f"{quality.ssim:.4f}"
+    set_metadata(model, meta)
+    onnx.checker.check_model(model)
+    return model, quality
+
+
 def complete_metadata(net: nn.Module, metadata: ModelMetadata, **facts) -> ModelMetadata:
     """``metadata`` with the fields that are facts about the graph filled in from the network
     (architecture, channels, size multiple) and the project version."""
@@ -564,6 +612,11 @@ def export_onnx(
         raise ExportError("int8 export needs a folder of calibration images (--calib DIR)")
     if precision != "fp32" and calib is None and check is None:
         raise ExportError(f"{precision} export needs real images for its quality check (--check)")
+    if precision != "fp32" and meta.test_mode == "train" and has_dropout(net):
+        raise ExportError(
+            f"a train-mode model with dropout gives random outputs, so its {precision} variant "
+            "cannot be checked against fp32; export it in eval mode"
+        )
     for folder in (calib, check):
         if folder is not None and not Path(folder).is_dir():
             raise ExportError(f"{folder}: not a folder of images")
@@ -572,10 +625,9 @@ def export_onnx(
     fp32 = to_onnx(prepared, opset, meta.input_nc)
     set_metadata(fp32, meta)
     onnx.checker.check_model(fp32)
-    fp32_bytes = fp32.SerializeToString()
 
     if verify:
-        reference, graph = prepared, fp32_bytes
+        reference, graph = prepared, fp32.SerializeToString()
         if meta.test_mode == "train" and has_dropout(net):
             # Dropout noise cannot be reproduced across runtimes: check the same graph without it.
             reference = prepare_for_export(net, "train", noise=False)
@@ -591,37 +643,9 @@ def export_onnx(
 
     final = fp32
     if precision != "fp32":
-        side = math.ceil(meta.recommended_size / meta.size_multiple) * meta.size_multiple
-        calib_imgs, check_imgs, note = _image_split(
-            Path(calib) if calib else None,
-            Path(check) if check else None,
-            side,
-            meta.input_nc,
-            calib_count,
-            check_count,
+        final, report.quality = make_variant(
+            fp32, meta, precision, calib, check, calib_count, check_count, min_psnr
         )
-        if precision == "int8":
-            if not calib_imgs:
-                raise ExportError(f"{calib}: no readable images to calibrate on")
-            final = quantize_int8(fp32, calib_imgs)
-            meta.extra["int8_recipe"] = (
-                f"QDQ u8/s8 per-channel, percentile {INT8_PERCENTILE} on {len(calib_imgs)} "
-                f"image(s), ops {','.join(INT8_OP_TYPES)}"
-            )
-            providers = None
-        else:
-            final = convert_fp16(fp32)
-            providers = _gpu_providers()
-        if not check_imgs:
-            raise ExportError(f"{check or calib}: no readable images for the quality check")
-        report.quality = compare_quality(
-            fp32_bytes, final.SerializeToString(), check_imgs, min_psnr, providers
-        )
-        report.quality.note = note
-        meta.extra["quality_psnr_db"] = f"{report.quality.psnr:.2f}"
-        meta.extra["quality_ssim"] = f"{report.quality.ssim:.4f}"
-        set_metadata(final, meta)
-        onnx.checker.check_model(final)
         if not report.quality.ok:
             msg = f"{precision} PSNR {report.quality.psnr:.2f} dB is below {min_psnr:g} dB"
             if not force:
