@@ -5,3 +5,12 @@ batch-convert folders. See README.md for the data flow.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # ``translate.Translator`` without importing the engine (and its backends) for every command.
+    if name == "Translator":
+        from .inference import Translator
+
+        return Translator
+    raise AttributeError(f"module 'translate' has no attribute {name!r}")

@@ -1,0 +1,184 @@
+"""Inference backends: run a generator on a float32 NCHW array and return float32 NCHW.
+
+The :class:`~translate.inference.Translator` does all image handling; a backend only runs the
+network, so the three engines (onnxruntime, OpenVINO, PyTorch) are interchangeable and tested for
+equal outputs. onnxruntime is the portable default (CUDA when its GPU build is installed);
+OpenVINO, an optional extra, is faster on Intel CPUs for int8 models and is picked automatically
+on CPU when installed; PyTorch runs training checkpoints that have not been exported yet.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ("auto", "onnxruntime", "openvino", "torch")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ModelLoadError(ValueError):
+    """A model file that cannot be opened; the message names the file and the reason."""
+
+
+def openvino_available() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+
+
+def _check_threads(threads: int | None) -> None:
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
+
+def _dtype(type_name: str) -> type:
+    """Numpy dtype of an onnxruntime/OpenVINO element type name (fp16 models take fp16)."""
+    return np.float16 if "16" in type_name else np.float32
+
+
+class OnnxRuntimeBackend:
+    """onnxruntime with full graph optimisation; CUDA provider first when available."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, *, threads: int | None = None, device: str = "auto"):
+        import onnxruntime as ort
+
+        _check_choice(device, DEVICES, "device")
+        _check_threads(threads)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        if device != "cpu" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        elif device == "cuda":
+            raise ModelLoadError(
+                "device='cuda' needs onnxruntime-gpu (the [gpu] extra); this onnxruntime offers "
+                + ", ".join(ort.get_available_providers())
+            )
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as e:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelLoadError(f"{path}: onnxruntime cannot load this model ({e})") from e
+        used = self.session.get_providers()
+        self.device = "cuda" if "CUDAExecutionProvider" in used else "cpu"
+        inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        self.input_name, self.output_name = inp.name, out.name
+        self.input_channels = inp.shape[1] if isinstance(inp.shape[1], int) else None
+        self._dtype = _dtype(inp.type)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        feed = {self.input_name: np.ascontiguousarray(x, dtype=self._dtype)}
+        y = self.session.run([self.output_name], feed)[0]
+        return y.astype(np.float32, copy=False)
+
+
+class OpenVINOBackend:
+    """OpenVINO on the CPU (``pip install openvino``, the ``openvino`` extra), same ONNX file.
+
+    One infer request per calling thread: a request is not thread-safe, and the app calls the
+    translator from several worker threads."""
+
+    name = "openvino"
+    device = "cpu"
+
+    def __init__(self, path: str | Path, *, threads: int | None = None):
+        if not openvino_available():
+            raise ModelLoadError(
+                "backend 'openvino' is not installed: pip install openvino "
+                "(or the project's [openvino] extra)"
+            )
+        import openvino as ov
+
+        _check_threads(threads)
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        try:
+            core = ov.Core()
+            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        except Exception as e:  # OpenVINO raises RuntimeError subclasses with long C++ traces
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelLoadError(f"{path}: OpenVINO cannot load this model ({reason})") from e
+        inp = self.compiled.input(0)
+        shape = inp.get_partial_shape()
+        self.input_channels = shape[1].get_length() if shape[1].is_static else None
+        self._dtype = _dtype(inp.get_element_type().get_type_name())
+        self._local = threading.local()
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        request.infer({0: np.ascontiguousarray(x, dtype=self._dtype)})
+        return np.array(request.get_output_tensor(0).data, dtype=np.float32)
+
+
+class TorchBackend:
+    """A PyTorch generator in eval mode (training runs and checkpoints not exported yet)."""
+
+    name = "torch"
+
+    def __init__(self, net, *, threads: int | None = None, device: str = "auto"):
+        import torch
+
+        _check_choice(device, DEVICES, "device")
+        _check_threads(threads)
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ModelLoadError("device='cuda' requested but PyTorch sees no CUDA device")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if threads:
+            torch.set_num_threads(threads)  # PyTorch has only a process-wide setting
+        self.device = device
+        self.net = net.to(device).eval()
+        self.input_channels = getattr(net, "input_nc", None)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            y = self.net(
+                torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+            )
+        return y.float().cpu().numpy()
+
+
+def open_onnx(
+    path: str | Path, backend: str = "auto", *, threads: int | None = None, device: str = "auto"
+) -> OnnxRuntimeBackend | OpenVINOBackend:
+    """The backend for an ONNX file. ``auto``: onnxruntime on CUDA where it has a GPU, else
+    OpenVINO when installed, else onnxruntime on the CPU."""
+    _check_choice(backend, BACKENDS, "backend")
+    _check_choice(device, DEVICES, "device")
+    if backend == "torch":
+        raise ValueError(
+            f"{path}: backend 'torch' runs training runs and checkpoints, not ONNX files; "
+            "use onnxruntime or openvino"
+        )
+    if backend == "openvino":
+        if device == "cuda":
+            raise ValueError("the openvino backend runs on the CPU here; use onnxruntime for CUDA")
+        return OpenVINOBackend(path, threads=threads)
+    if backend == "auto" and device != "cuda" and openvino_available():
+        if device == "auto" and _ort_has_cuda():
+            ort_backend = OnnxRuntimeBackend(path, threads=threads, device=device)
+            if ort_backend.device == "cuda":
+                return ort_backend
+        return OpenVINOBackend(path, threads=threads)
+    return OnnxRuntimeBackend(path, threads=threads, device=device)
+
+
+def _ort_has_cuda() -> bool:
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
