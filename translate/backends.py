@@ -85,13 +85,15 @@ class OnnxRuntimeBackend:
 class OpenVINOBackend:
     """OpenVINO on the CPU (``pip install openvino``, the ``openvino`` extra), same ONNX file.
 
-    One infer request per calling thread: a request is not thread-safe, and the app calls the
-    translator from several worker threads."""
+    Float layers run in fp32 by default: on CPUs with bf16 support OpenVINO would otherwise
+    choose bf16, whose outputs differ visibly from the exported model's (``precision="bf16"``
+    opts in). One infer request per calling thread: a request is not thread-safe, and the app
+    calls the translator from several worker threads."""
 
     name = "openvino"
     device = "cpu"
 
-    def __init__(self, path: str | Path, *, threads: int | None = None):
+    def __init__(self, path: str | Path, *, threads: int | None = None, precision: str = "f32"):
         if not openvino_available():
             raise ModelLoadError(
                 "backend 'openvino' is not installed: pip install openvino "
@@ -100,7 +102,8 @@ class OpenVINOBackend:
         import openvino as ov
 
         _check_threads(threads)
-        config = {"PERFORMANCE_HINT": "LATENCY"}
+        _check_choice(precision, ("f32", "bf16", "f16"), "precision")
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         try:
