@@ -2,6 +2,9 @@
 
 import io
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -157,3 +160,21 @@ def test_pytorch_module_runs_like_its_onnx_export(onnx_model):
     assert _close(Translator(net, device="cpu")(img), Translator(path)(img))
     with pytest.raises(ValueError, match="runs with the torch backend"):
         Translator(net, backend="onnxruntime")
+
+
+def test_onnx_models_run_without_importing_torch(onnx_model, tmp_path):
+    """Importing torch costs ~0.5 GiB resident and seconds: the ONNX path must not need it."""
+    path, _ = onnx_model()
+    _photo().save(tmp_path / "in.png")
+    code = (
+        "import sys\n"
+        "from translate.convert import convert\n"
+        f"report = convert({str(path)!r}, {str(tmp_path / 'in.png')!r}, "
+        f"{str(tmp_path / 'out')!r}, progress=False)\n"
+        "assert report.converted == 1, report.summary()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"

@@ -54,6 +54,9 @@ class OnnxRuntimeBackend:
         _check_threads(threads)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The memory pattern keeps a second, pre-planned copy of all activations (+0.44 GiB
+        # for a 512 x 512 tile of resnet_9blocks); it made no measurable speed difference.
+        options.enable_mem_pattern = False
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

@@ -11,12 +11,15 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_write
+
+if TYPE_CHECKING:  # torch is imported only where tensors are made: ONNX inference runs
+    import torch  # without it (its import alone costs ~0.5 GiB of resident memory)
 
 IMAGE_EXTENSIONS = (
     ".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm",
@@ -106,6 +109,8 @@ def to_mode(img: Image.Image, channels: int, background=(255, 255, 255)) -> Imag
 
 def to_tensor(img: Image.Image, channels: int = 3) -> torch.Tensor:
     """PIL image -> float32 CHW tensor in [-1, 1] (the networks' value range)."""
+    import torch
+
     arr = np.asarray(to_mode(img, channels), dtype=np.float32)
     if arr.ndim == 2:
         arr = arr[:, :, None]
@@ -123,7 +128,7 @@ def to_array(img: Image.Image, channels: int = 3) -> np.ndarray:
 def from_array(arr: np.ndarray | torch.Tensor, chw: bool = True) -> Image.Image:
     """Array in [-1, 1] with 1 or 3 channels (CHW by default, HWC with ``chw=False``) -> 8-bit
     PIL image."""
-    if isinstance(arr, torch.Tensor):
+    if hasattr(arr, "detach"):  # a torch tensor
         arr = arr.detach().float().cpu().numpy()
     arr = np.asarray(arr, dtype=np.float32)
     if arr.ndim == 3 and chw:

@@ -11,12 +11,13 @@ encode in threads while the network runs.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from .backends import ModelLoadError, TorchBackend, open_onnx
@@ -24,8 +25,12 @@ from .catalog import default_models_dir, list_models, read_metadata
 from .images import ImageReadError, from_array, load_image, split_alpha, to_mode
 from .metadata import ModelMetadata
 
+if TYPE_CHECKING:  # ONNX models run without importing torch (~0.5 GiB resident, seconds)
+    import torch
+
 ImageInput = Image.Image | np.ndarray | str | Path | bytes
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors", ".ckpt")
+FINISH_ROWS = 512  # rows converted to 8 bits at a time
 
 
 @dataclass
@@ -60,7 +65,7 @@ class Translator:
         if direction not in (None, "AtoB", "BtoA"):
             raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
         self.model_path: Path | None = None
-        if isinstance(model, torch.nn.Module):
+        if _is_torch_module(model):
             self._check_torch_backend(backend, "a PyTorch module")
             self.metadata = _metadata_for_module(model)
             self.backend = TorchBackend(model, threads=threads, device=device)
@@ -121,7 +126,9 @@ class Translator:
         an alpha channel in the input is carried over. ``tile``: process in tiles of this side
         (rounded up to the size multiple) overlapping by ``overlap`` pixels."""
         prepared = self.prepare(image, size=size)
-        return self.finish(prepared, self.infer([prepared.array], tile=tile, overlap=overlap)[0])
+        y = self.infer([prepared.array], tile=tile, overlap=overlap)[0]
+        prepared.array = None  # the input can go before the output is converted (large images)
+        return self.finish(prepared, y)
 
     def batch(
         self, images: Iterable[ImageInput], *, size: int | tuple[int, int] | None = None,
@@ -194,7 +201,9 @@ class Translator:
             y = (y - lo) * (2.0 / (hi - lo)) - 1.0
         if self.metadata.channel_order.upper() == "BGR":
             y = y[::-1]
-        out = from_array(y)
+        out = Image.new("L" if y.shape[0] == 1 else "RGB", (w, h))
+        for top in range(0, h, FINISH_ROWS):  # bounded temporaries for very large images
+            out.paste(from_array(y[:, top : top + FINISH_ROWS]), (0, top))
         if prepared.alpha is not None:
             out.putalpha(prepared.alpha)
         return out
@@ -226,25 +235,38 @@ class Translator:
     def _run_tiled(self, x: np.ndarray, tile: int, overlap: int) -> np.ndarray:
         """Tiles of ``tile`` x ``tile`` stepping by ``tile - overlap`` (the last one flush with
         the edge), each weighted by a window that rises smoothly from ~0 over the overlap on
-        every side that has a neighbour, accumulated and normalised."""
+        every side that has a neighbour, accumulated and normalised.
+
+        A tile's window is the outer product of its row and column windows and the tiles form a
+        full grid, so the sum of all windows is the outer product of the row and column sums:
+        normalising needs two vectors, not another image-sized array."""
         _, height, width = x.shape
         th, tw = min(tile, height), min(tile, width)
         if (th, tw) == (height, width):
             return self._run(x[None])[0]
+        rows = [(y0, blend_window(th, overlap, y0 > 0, y0 + th < height))
+                for y0 in tile_starts(height, th, overlap)]  # fmt: skip
+        cols = [(x0, blend_window(tw, overlap, x0 > 0, x0 + tw < width))
+                for x0 in tile_starts(width, tw, overlap)]  # fmt: skip
         out: np.ndarray | None = None
-        weight = np.zeros((height, width), np.float32)
-        for y0 in tile_starts(height, th, overlap):
-            wy = blend_window(th, overlap, y0 > 0, y0 + th < height)
-            for x0 in tile_starts(width, tw, overlap):
-                wx = blend_window(tw, overlap, x0 > 0, x0 + tw < width)
+        for y0, wy in rows:
+            for x0, wx in cols:
                 y = self._run(np.ascontiguousarray(x[None, :, y0 : y0 + th, x0 : x0 + tw]))[0]
                 if out is None:
                     out = np.zeros((y.shape[0], height, width), np.float32)
-                w = np.outer(wy, wx)
-                out[:, y0 : y0 + th, x0 : x0 + tw] += y * w
-                weight[y0 : y0 + th, x0 : x0 + tw] += w
-        out /= weight
+                y *= wy[:, None]
+                y *= wx[None, :]
+                out[:, y0 : y0 + th, x0 : x0 + tw] += y
+        out /= _window_sum(rows, th, height)[:, None]
+        out /= _window_sum(cols, tw, width)[None, :]
         return out
+
+
+def _window_sum(windows: list[tuple[int, np.ndarray]], n: int, length: int) -> np.ndarray:
+    total = np.zeros(length, np.float32)
+    for start, w in windows:
+        total[start : start + n] += w
+    return total
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -327,6 +349,11 @@ def resolve_model(model: str | Path) -> Path:
             return entry.path
     names = ", ".join(e.name for e in models) or "none"
     raise ModelLoadError(f"no model named {name!r} in {folder} (available: {names})")
+
+
+def _is_torch_module(obj) -> bool:
+    torch = sys.modules.get("torch")  # not imported: obj cannot be a module
+    return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def _onnx_metadata(path: Path) -> ModelMetadata:
