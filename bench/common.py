@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("TRANSLATE_SHARED", ROOT.parent / "shared")) / "data"
@@ -22,6 +20,8 @@ DATA = Path(os.environ.get("TRANSLATE_SHARED", ROOT.parent / "shared")) / "data"
 
 def unit_seconds(repeats: int = 10) -> float:
     """Median seconds of one unit workload call."""
+    import torch  # here, not at the top: the measured processes must not pay for it
+
     x, w = torch.randn(1, 256, 64, 64), torch.randn(256, 256, 3, 3)
     torch.nn.functional.conv2d(x, w, padding=1)
     times = []
@@ -43,6 +43,8 @@ def load_average() -> str:
 def model_file(arch: str, folder: Path, ngf: int = 64, norm: str | None = None) -> Path:
     """A randomly initialised generator of the published size, exported like a trained one
     (speed and memory do not depend on the weights' values)."""
+    import torch
+
     from translate.export import export_onnx
     from translate.metadata import ModelMetadata
     from translate.nets import create_generator

@@ -2,8 +2,8 @@
 
 A folder of real 256x256 photos (../shared/data) is converted with ``translate.convert`` (decode
 and encode in threads, overlapping inference), and the same images, already decoded, are run
-through the network alone. Passes alternate (pure, convert, pure, convert) and the best of each
-is compared, so a burst of other work on the machine does not decide the ratio.
+through the network alone. Passes alternate (pure, convert, pure, convert, ...) and the best of
+each is compared, so a burst of other work on the machine does not decide the ratio.
 
     python bench/convert_throughput.py [--arch unet_256 resnet_9blocks] [--batch 1]
     python bench/convert_throughput.py --model models/NAME.onnx
@@ -41,7 +41,7 @@ def measure(model: Path, args: argparse.Namespace, tmp: Path) -> bool:
     arrays = [translator.prepare(p).array for p in sorted(folder.iterdir())]
     cfg = ConvertConfig(batch=args.batch, workers=args.workers)
     pure, piped = [], []
-    for rep in range(2):
+    for rep in range(args.passes):
         start = time.perf_counter()
         translator.infer(arrays, batch_size=args.batch)
         pure.append(count / (time.perf_counter() - start))
@@ -70,6 +70,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=12.0, help="about this long per pass")
+    parser.add_argument("--passes", type=int, default=3, help="passes of each kind")
     args = parser.parse_args()
     print(load_average())
     ok = True

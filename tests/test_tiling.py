@@ -27,7 +27,7 @@ _fitted: dict = {}
 @pytest.fixture
 def photo(data_dir) -> Image.Image:
     path = sorted((data_dir / PHOTO).glob("*.jpg"))[3]
-    return Image.open(path).convert("RGB").resize((512, 384), Image.Resampling.BICUBIC)
+    return Image.open(path).convert("RGB").resize((384, 320), Image.Resampling.BICUBIC)
 
 
 def fitted(arch: str, norm: str, photo: Image.Image) -> Translator:
@@ -83,14 +83,21 @@ def test_tiled_output_close_to_whole_image_without_instance_norm(photo, arch, no
 
 @pytest.mark.parametrize("arch,norm", list(NETWORKS))
 def test_tiles_leave_no_seam(photo, arch, norm):
+    """Across tile borders the output changes no faster than it does around them, relative to
+    the same measure at the same places in the whole-image output (the photo's own edges vary
+    from place to place)."""
     translator = fitted(arch, norm, photo)
     _, _, tile, overlap = NETWORKS[arch, norm]
-    tiled = translator(photo, tile=tile, overlap=overlap)
-    assert max(seam_ratios(tiled, tile, overlap)) <= 1.1
+    whole, tiled = translator(photo), translator(photo, tile=tile, overlap=overlap)
+    baseline = seam_ratios(whole, tile, overlap)
+    for ratio, base in zip(seam_ratios(tiled, tile, overlap), baseline, strict=True):
+        assert ratio <= 1.1 * base
     if arch.startswith("resnet"):
         # The measure sees seams: tiles butted together without blending show them.
         hard = translator(photo, tile=tile, overlap=0)
-        assert min(seam_ratios(hard, tile, 0)) >= 2
+        baseline = seam_ratios(whole, tile, 0)
+        for ratio, base in zip(seam_ratios(hard, tile, 0), baseline, strict=True):
+            assert ratio >= 2 * base
 
 
 def test_tile_geometry_and_window():
