@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from translate.cli import main
+from translate.cli import build_parser, main
 from translate.convert import ConvertConfig, convert, plan
 from translate.images import load_image
 from translate.inference import Translator
@@ -179,3 +179,8 @@ def test_encode_failure_leaves_no_file(onnx_model, folder, tmp_path, monkeypatch
     assert [(p.name, r) for p, r in report.failed] == [("b.png", "disk full")]
     assert sorted(p.name for p in out.iterdir()) == ["a photo.png", "c.png"]  # no temporaries
     assert Image.open(out / "a photo.png").size == (24, 20)
+
+
+def test_cli_defaults_are_the_config_defaults():
+    args = build_parser().parse_args(["convert", "m.onnx", "in", "out"])
+    assert ConvertConfig(**{k: getattr(args, k) for k in vars(ConvertConfig())}) == ConvertConfig()

@@ -228,29 +228,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .backends import ModelLoadError
+    from dataclasses import fields
+
     from .convert import ConvertConfig, convert
     from .inference import Translator
 
-    try:
-        cfg = ConvertConfig(
-            recursive=args.recursive,
-            size=args.size,
-            tile=args.tile,
-            overlap=args.overlap,
-            format=args.format,
-            batch=args.batch,
-            overwrite=args.overwrite,
-            quality=args.quality,
-            workers=args.workers,
-        )
+    try:  # every ConvertConfig field has a flag of the same name
+        cfg = ConvertConfig(**{f.name: getattr(args, f.name) for f in fields(ConvertConfig)})
         translator = Translator(
-            args.model, backend=args.backend, threads=args.threads, direction=args.direction
+            args.model, backend=cfg.backend, threads=cfg.threads, direction=cfg.direction
         )
         if not args.quiet:
             print(f"{translator}", file=sys.stderr)
         report = convert(translator, args.input, args.output, cfg, progress=not args.quiet)
-    except (ValueError, ModelLoadError) as e:
+    except ValueError as e:  # includes ModelLoadError, ImageReadError, CheckpointError
         raise CLIError(str(e)) from e
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
