@@ -80,6 +80,8 @@ def test_image_modes_and_alpha(onnx_model, tmp_path):
     eight = Image.fromarray((sixteen / 257).round().astype(np.uint8))
     assert _close(translator(tmp_path / "deep.png"), translator(eight))
     assert translator(sixteen).size == (40, 28)
+    rgb16 = np.asarray(_photo(), np.uint16) * 257
+    assert np.array_equal(np.asarray(translator(rgb16)), np.asarray(translator(_photo())))
 
     exif = Image.Exif()
     exif[0x0112] = 6  # camera held upright: stored landscape, shown portrait

@@ -323,12 +323,14 @@ def as_image(image: ImageInput) -> Image.Image:
 def _from_numpy(arr: np.ndarray) -> Image.Image:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
+    if arr.dtype == np.uint16 and arr.ndim == 3:  # 16-bit colour: Pillow has no such mode
+        arr = ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
     gray16 = arr.dtype == np.uint16 and arr.ndim == 2  # I;16, scaled to 8 bits by to_mode
     u8 = arr.dtype == np.uint8 and (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (2, 3, 4)))
     if not (gray16 or u8):
         raise ImageReadError(
             f"numpy image of shape {arr.shape} and dtype {arr.dtype}: expected uint8 HxW or "
-            "HxWxC with C = 1, 2, 3 or 4 (RGB order), or uint16 HxW"
+            "HxWxC with C = 1, 2, 3 or 4 (RGB order), or the same in uint16"
         )
     return Image.fromarray(np.ascontiguousarray(arr))
 
