@@ -485,6 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1, help="images per network call")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
+    p.add_argument(
+        "--compress-level", type=int, default=1, help="PNG zlib level 0-9 (9: smallest, slowest)"
+    )
     p.add_argument("--workers", type=int, default=2, help="decode and encode threads (each)")
     p.add_argument(
         "--backend",

@@ -33,6 +33,7 @@ class ConvertConfig:
     batch: int = 1  # images of equal size per network call
     overwrite: bool = False  # False: skip outputs that already exist (a re-run resumes)
     quality: int = 95  # JPEG/WebP quality
+    compress_level: int = 1  # PNG zlib level 0-9: 1 writes photos ~2x faster than 6, ~4% larger
     workers: int = 2  # decode threads and encode threads (each)
     backend: str = "auto"  # used when a model path (not a Translator) is given
     threads: int | None = None  # inference threads (None: the backend's default)
@@ -46,6 +47,8 @@ class ConvertConfig:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
+        if not 0 <= self.compress_level <= 9:
+            raise ValueError(f"compress_level must be between 0 and 9, got {self.compress_level}")
 
 
 @dataclass
@@ -234,7 +237,10 @@ class _Pipeline:
 
     def _write(self, job: Job, prepared: Prepared, y) -> Path:
         fmt = job.dst.suffix.lstrip(".").lower()
-        options = {"quality": self.cfg.quality} if fmt in ("jpg", "jpeg", "webp") else {}
+        if fmt == "png":
+            options = {"compress_level": self.cfg.compress_level}
+        else:
+            options = {"quality": self.cfg.quality}
         return save_image(self.translator.finish(prepared, y), job.dst, fmt, **options)
 
     def _collect(self, wait_for: int) -> None:
