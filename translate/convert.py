@@ -206,6 +206,7 @@ class _Pipeline:
                         self._fail(job, e)
                 if batch:
                     for (job, prepared), y in self._infer(batch):
+                        prepared.array = None  # the writer needs only the output
                         self.writing.append((job, writers.submit(self._write, job, prepared, y)))
                 self._collect(wait_for=ahead)
             self._collect(wait_for=0)
