@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, help="unset: ConvertConfig's default")
     parser.add_argument("--seconds", type=float, default=12.0, help="about this long per pass")
     parser.add_argument("--passes", type=int, default=3, help="passes of each kind")
     args = parser.parse_args()

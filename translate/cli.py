@@ -488,7 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compress-level", type=int, default=1, help="PNG zlib level 0-9 (9: smallest, slowest)"
     )
-    p.add_argument("--workers", type=int, default=2, help="decode and encode threads (each)")
+    p.add_argument(
+        "--workers", type=int, help="decode and encode threads (each); unset: one per 4 CPU cores"
+    )
     p.add_argument(
         "--backend",
         choices=["auto", "onnxruntime", "openvino", "torch"],

@@ -34,7 +34,7 @@ class ConvertConfig:
     overwrite: bool = False  # False: skip outputs that already exist (a re-run resumes)
     quality: int = 95  # JPEG/WebP quality
     compress_level: int = 1  # PNG zlib level 0-9: 1 writes photos ~2x faster than 6, ~4% larger
-    workers: int = 2  # decode threads and encode threads (each)
+    workers: int | None = None  # decode threads and encode threads (each); None: 1 per 4 cores
     backend: str = "auto"  # used when a model path (not a Translator) is given
     threads: int | None = None  # inference threads (None: the backend's default)
     direction: str | None = None  # AtoB | BtoA for CycleGAN training runs
@@ -43,8 +43,9 @@ class ConvertConfig:
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         for name in ("batch", "workers"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if (value is not None or name == "batch") and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
         if not 0 <= self.compress_level <= 9:
@@ -181,13 +182,16 @@ class _Pipeline:
         from tqdm import tqdm
 
         cfg = self.cfg
-        ahead = cfg.batch + cfg.workers  # bounds memory: decoded images waiting for the network
+        # On 2 cores, one decoder and one encoder disturb the network least (bench/
+        # convert_throughput.py); a fast GPU needs more of them to keep up.
+        workers = cfg.workers or max(1, (os.cpu_count() or 1) // 4)
+        ahead = cfg.batch + workers  # bounds memory: decoded images waiting for the network
         self.bar = tqdm(
             total=len(jobs), unit="img", disable=not self.progress, file=sys.stderr,
             dynamic_ncols=True, desc="convert",
         )  # fmt: skip
-        readers = ThreadPoolExecutor(cfg.workers, thread_name_prefix="decode")
-        writers = ThreadPoolExecutor(cfg.workers, thread_name_prefix="encode")
+        readers = ThreadPoolExecutor(workers, thread_name_prefix="decode")
+        writers = ThreadPoolExecutor(workers, thread_name_prefix="encode")
         reading: deque[tuple[Job, Future]] = deque()
         self.writing: deque[tuple[Job, Future]] = deque()
         queue = iter(jobs)
