@@ -50,12 +50,14 @@ def one_thread():
 @pytest.fixture(scope="session")
 def onnx_model(tmp_path_factory):
     """Factory for tiny generators exported to ONNX with their metadata, cached per session:
-    ``onnx_model(arch=..., ngf=..., norm=..., input_nc=..., output_nc=...) -> (path, net)``."""
+    ``onnx_model(arch=..., norm=..., input_nc=..., output_nc=..., **metadata) -> (path, net)``.
+    Each export takes seconds: tests share the few variants they need."""
     cache = {}
 
-    def make(arch="resnet_6blocks", ngf=4, norm="instance", input_nc=3, output_nc=3, **meta):
-        key = (arch, ngf, norm, input_nc, output_nc, tuple(sorted(meta.items())))
+    def make(arch="resnet_6blocks", norm="instance", input_nc=3, output_nc=3, ngf=4, **meta):
+        key = (arch, norm, input_nc, output_nc, ngf, tuple(sorted(meta.items())))
         if key not in cache:
+            from translate.export import export_onnx
             from translate.metadata import ModelMetadata
             from translate.nets import create_generator
 
@@ -63,29 +65,9 @@ def onnx_model(tmp_path_factory):
             net = create_generator(
                 arch=arch, ngf=ngf, norm=norm, input_nc=input_nc, output_nc=output_nc
             ).eval()
-            metadata = ModelMetadata(
-                arch=arch, norm=norm, ngf=ngf, input_nc=input_nc, output_nc=output_nc,
-                channel_order="RGB" if input_nc == 3 else "L",
-                size_multiple=net.size_multiple, **meta,
-            )  # fmt: skip
-            path = tmp_path_factory.mktemp("onnx") / f"{arch}_{norm}_ngf{ngf}.onnx"
-            _export_onnx(net, path, metadata)
+            path = tmp_path_factory.mktemp("onnx") / f"{arch}_{norm}_in{input_nc}.onnx"
+            export_onnx(net, path, ModelMetadata(**meta))
             cache[key] = (path, net)
         return cache[key]
 
     return make
-
-
-def _export_onnx(net, path, metadata):
-    import onnx
-
-    side = max(net.size_multiple, 32)
-    x = torch.randn(1, net.config.input_nc, side, side)
-    dynamic = {0: "batch", 2: "height", 3: "width"}
-    torch.onnx.export(
-        net, (x,), str(path), input_names=["input"], output_names=["output"],
-        dynamic_axes={"input": dynamic, "output": dynamic}, opset_version=17, dynamo=False,
-    )  # fmt: skip
-    model = onnx.load(str(path))
-    onnx.helper.set_model_props(model, metadata.to_props())
-    onnx.save(model, str(path))

@@ -144,8 +144,8 @@ def test_cli_summary_progress_and_exit_codes(onnx_model, folder, tmp_path, capsy
 def test_killed_run_leaves_only_complete_images_and_resumes(onnx_model, tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(40):
-        _image(src / f"{i:03d}.png", 96, 96, seed=i)
-    model = str(onnx_model(ngf=8)[0])
+        _image(src / f"{i:03d}.png", 192, 192, seed=i)
+    model = str(onnx_model()[0])
     cmd = [sys.executable, "-m", "translate", "convert", model, str(src), str(out), "-q"]
     proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent)
     try:
@@ -158,7 +158,7 @@ def test_killed_run_leaves_only_complete_images_and_resumes(onnx_model, tmp_path
     done = list(out.glob("*.png"))  # glob skips the hidden temporaries of writes in flight
     assert 3 <= len(done) < 40, "the run was not interrupted part-way"
     for p in done:
-        assert load_image(p).size == (96, 96)  # every visible output is complete
+        assert load_image(p).size == (192, 192)  # every visible output is complete
     report = convert(model, src, out, progress=False)
     assert report.skipped == len(done) and report.converted == 40 - len(done)
 

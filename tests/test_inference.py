@@ -36,9 +36,9 @@ def _close(a: Image.Image, b, levels=1) -> bool:
     return np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).max() <= levels
 
 
-@pytest.mark.parametrize("arch", ["resnet_6blocks", "unet_128"])
-def test_native_size_pads_and_crops_back(onnx_model, arch):
-    path, net = onnx_model(arch=arch)
+@pytest.mark.parametrize("arch,norm", [("resnet_6blocks", "instance"), ("unet_128", "batch")])
+def test_native_size_pads_and_crops_back(onnx_model, arch, norm):
+    path, net = onnx_model(arch=arch, norm=norm)
     translator = Translator(path, backend="onnxruntime")
     assert translator.metadata.size_multiple == net.size_multiple
     img = _photo(37, 29)  # not a multiple of 4 nor 128
@@ -146,9 +146,9 @@ def test_model_by_name_and_errors(onnx_model, tmp_path, monkeypatch):
 
 def test_metadata_value_range_is_honoured(onnx_model):
     """A model declaring inputs in [0, 1] gets [0, 1]: pre/post-processing come from metadata."""
-    path, net = onnx_model(value_range=(0.0, 1.0))
-    translator = Translator(path)
-    assert translator.metadata.value_range == (0.0, 1.0)
+    _, net = onnx_model()
+    translator = Translator(net, device="cpu")
+    translator.metadata.value_range = (0.0, 1.0)
     img = _photo(32, 32)
     x = (to_tensor(img) + 1) / 2
     with torch.no_grad():
@@ -180,3 +180,16 @@ def test_onnx_models_run_without_importing_torch(onnx_model, tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "name", ["G_resnet_9blocks_ngf8_instance", "G_resnet_6blocks_ngf8_instance_in1_out3"]
+)
+def test_official_reference_weights_reproduce_the_reference(reference_dir, name):
+    """An official .pth runs directly (architecture read off the file) with the reference's
+    outputs."""
+    translator = Translator(reference_dir / f"{name}.pth", device="cpu")
+    x = np.load(reference_dir / f"{name}.input.npy")
+    expected = np.load(reference_dir / f"{name}.output.npy")
+    got = np.stack(translator.infer(list(x)))
+    assert np.abs(got - expected).max() <= 1e-5

@@ -462,7 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
         "unless --overwrite, so a re-run resumes. Exit code 0 only if no image failed.",
         formatter_class=fmt,
     )
-    p.add_argument("model", help="an .onnx file, a model name in models/, or a training run")
+    p.add_argument(
+        "model",
+        help="an .onnx file, a model name in models/, a training run, or an official .pth",
+    )
     p.add_argument("input", help="an image file or a folder of images")
     p.add_argument("output", help="output folder (created; must not be INPUT or inside it)")
     p.add_argument("--recursive", action="store_true", help="include sub-folders, mirrored")

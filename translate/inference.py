@@ -47,7 +47,8 @@ class Translator:
     """Run an image-to-image model on images of any size and mode.
 
     ``model``: an ``.onnx`` file, the name of a model in ``models/`` (see ``translate info``), a
-    training run folder or checkpoint (run through PyTorch), or a generator ``nn.Module``.
+    training run folder or checkpoint or an official pix2pix/CycleGAN ``.pth`` (run through
+    PyTorch), or a generator ``nn.Module``.
     ``backend``: ``auto`` (onnxruntime on CUDA if available, else OpenVINO if installed, else
     onnxruntime), ``onnxruntime``, ``openvino`` or ``torch``. ``direction`` picks the generator of
     a CycleGAN run (``AtoB``/``BtoA``); an ONNX file holds one direction and only checks it.
@@ -375,29 +376,15 @@ def _metadata_for_module(net: torch.nn.Module) -> ModelMetadata:
         raise ValueError(
             "a PyTorch generator needs its .config (build it with translate.nets.create_generator)"
         )
-    return ModelMetadata(
-        arch=cfg.arch,
-        norm=cfg.norm,
-        ngf=cfg.ngf,
-        input_nc=cfg.input_nc,
-        output_nc=cfg.output_nc,
-        channel_order="RGB" if cfg.input_nc == 3 else "L",
-        size_multiple=getattr(net, "size_multiple", 1),
-        description=f"PyTorch {cfg.arch}",
-    )
+    from .export import complete_metadata  # what an export of this network would record
+
+    return complete_metadata(net, ModelMetadata(description=f"PyTorch {cfg.arch}"))
 
 
 def _load_checkpoint(path: Path, direction: str | None) -> tuple[torch.nn.Module, ModelMetadata]:
-    from .checkpoint import load_generator
+    """A training run / checkpoint, or an official reference weight file (architecture read off
+    the file), loaded as export would load it."""
+    from .export import complete_metadata, load_source
 
-    net, info = load_generator(path, direction=direction, device="cpu")
-    md = _metadata_for_module(net)
-    md.model_type = info.model_type
-    md.direction = info.direction or "AtoB"
-    md.source_domain = info.source_domain or md.source_domain
-    md.target_domain = info.target_domain or md.target_domain
-    md.recommended_size = info.crop_size or md.recommended_size
-    md.training_data = str(info.data or "")
-    md.training_iterations = int(info.iterations or 0)
-    md.description = f"{info.model_type} {md.title} from {info.run_dir}"
-    return net, md
+    net, metadata = load_source(path, direction=direction)
+    return net.eval(), complete_metadata(net, metadata)
