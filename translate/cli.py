@@ -489,9 +489,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     p.add_argument(
-        "--compress-level", type=int, default=1, help="PNG zlib level 0-9 (9: smallest, slowest)"
-    )
-    p.add_argument(
         "--workers", type=int, help="decode and encode threads (each); unset: one per 4 CPU cores"
     )
     p.add_argument(

@@ -21,6 +21,9 @@ from .images import SAVE_FORMATS, is_image_file, save_image
 from .inference import Prepared, Translator
 
 FORMATS = ("png", "jpg", "webp", "same")
+# zlib's run-length strategy: as small as Pillow's default on photos at 2.6x less CPU (5 vs
+# 13 ms per 256 x 256 image here), which on a 2-core machine is CPU taken from the network.
+PNG_OPTIONS = {"compress_type": 3}
 
 
 @dataclass
@@ -33,7 +36,6 @@ class ConvertConfig:
     batch: int = 1  # images of equal size per network call
     overwrite: bool = False  # False: skip outputs that already exist (a re-run resumes)
     quality: int = 95  # JPEG/WebP quality
-    compress_level: int = 1  # PNG zlib level 0-9: 1 writes photos ~2x faster than 6, ~4% larger
     workers: int | None = None  # decode threads and encode threads (each); None: 1 per 4 cores
     backend: str = "auto"  # used when a model path (not a Translator) is given
     threads: int | None = None  # inference threads (None: the backend's default)
@@ -48,8 +50,6 @@ class ConvertConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
-        if not 0 <= self.compress_level <= 9:
-            raise ValueError(f"compress_level must be between 0 and 9, got {self.compress_level}")
 
 
 @dataclass
@@ -242,10 +242,7 @@ class _Pipeline:
 
     def _write(self, job: Job, prepared: Prepared, y) -> Path:
         fmt = job.dst.suffix.lstrip(".").lower()
-        if fmt == "png":
-            options = {"compress_level": self.cfg.compress_level}
-        else:
-            options = {"quality": self.cfg.quality}
+        options = {"quality": self.cfg.quality} if fmt != "png" else PNG_OPTIONS
         return save_image(self.translator.finish(prepared, y), job.dst, fmt, **options)
 
     def _collect(self, wait_for: int) -> None:
