@@ -19,8 +19,9 @@ $(VENV)/.stamp-base: pyproject.toml | $(PY)
 	$(PY) -m pip install -e .
 	touch $@
 
+# The tests also cover the optional OpenVINO backend (its outputs must equal onnxruntime's).
 $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -e ".[dev,openvino]"
 	touch $@
 
 app: $(VENV)/.stamp-base
