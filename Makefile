@@ -31,8 +31,8 @@ test: $(VENV)/.stamp-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev
-	$(VENV)/bin/ruff check translate tests apps bench
-	$(VENV)/bin/ruff format --check translate tests apps bench
+	$(VENV)/bin/ruff check translate tests apps bench examples
+	$(VENV)/bin/ruff format --check translate tests apps bench examples
 
 clean-venv:
 	rm -rf $(VENV)
