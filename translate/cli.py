@@ -250,6 +250,44 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# translate app
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from .catalog import default_models_dir
+
+    # The app lives in apps/ beside the package (a source checkout, as `make app` uses).
+    root = Path(__file__).resolve().parent.parent
+    if (root / "apps" / "app.py").is_file() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    if args.models and not Path(args.models).is_dir():
+        raise CLIError(f"{args.models}: no such folder")
+    if args.concurrency < 1:
+        raise CLIError(f"--concurrency must be at least 1, got {args.concurrency}")
+    try:
+        from apps.app import AppConfig, launch
+        from apps.uploads import SizeLimits
+    except ImportError as e:
+        raise CLIError(f"the web app (apps/app.py) could not be imported: {e}") from e
+    config = AppConfig(
+        models_dir=Path(args.models) if args.models else default_models_dir(),
+        host=args.host,
+        port=args.port,
+        share=args.share,
+        max_file_size=args.max_file_size,
+        concurrency=args.concurrency,
+        backend=args.backend,
+        threads=args.threads,
+        sizes=SizeLimits(max_pixels=args.max_pixels),
+    )
+    try:
+        launch(config)
+    except OSError as e:  # port taken, address not available
+        raise CLIError(f"cannot serve on {args.host}:{args.port}: {e}") from e
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -503,6 +541,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser(
+        "app",
+        help="serve the web app (sketch -> photo, style, season, batch) on the ONNX models",
+        description="Start the Gradio app on the models in a folder. Local only (127.0.0.1) "
+        "unless --host/--share say otherwise; runs on CPU, or CUDA with onnxruntime-gpu.",
+        formatter_class=fmt,
+    )
+    p.add_argument("--models", help="models folder; unset: $TRANSLATE_MODELS or models/")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    p.add_argument("--max-file-size", default="20mb", help="largest upload accepted")
+    p.add_argument(
+        "--concurrency", type=int, default=1, help="requests that may run one model at once"
+    )
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "onnxruntime", "openvino"],
+        help="inference backend; auto: CUDA if available, else OpenVINO if installed",
+    )
+    p.add_argument("--threads", type=int, help="inference threads per model; unset: all cores")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=4_000_000,
+        help="larger uploads are downscaled to this many pixels (with a note in the page)",
+    )
+    p.set_defaults(func=cmd_app)
 
     return parser
 

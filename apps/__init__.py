@@ -1,0 +1,1 @@
+"""The web app (``translate app``): Gradio pages over the ONNX models in ``models/``."""

@@ -1,0 +1,459 @@
+"""The web app: sketch -> photo on a drawing canvas, style and season transfer on uploads, and
+batch conversion, over the ONNX models in ``models/`` (``translate app`` / ``make app``).
+
+``build_app(models_dir)`` returns the Blocks (queue configured); ``launch(config)`` serves it with
+the upload limit, the narrow ``allowed_paths`` and the theme. Every model runs through
+:class:`translate.inference.Translator` (loaded once per model, see :mod:`apps.pool`), and the
+Batch tab is :func:`translate.convert.convert` on the uploaded files.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Offline by default: no analytics or version check unless the user opts in (set before the
+# first gr.Blocks is created).
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from translate.catalog import default_models_dir
+from translate.images import ImageReadError, load_image, to_mode
+
+from .pool import ModelPool, UnknownModelError
+from .uploads import BatchError, BatchLimits, SizeLimits, gather_batch, plan_image, zip_folder
+
+log = logging.getLogger("translate.app")
+
+APP_DIR = Path(__file__).resolve().parent
+EXAMPLES_DIR = APP_DIR / "examples"
+
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate")
+CSS = """
+.app-header h1 { margin-bottom: 0.1em; }
+.app-header p { margin-top: 0; opacity: 0.8; }
+.model-card { font-size: 0.92em; }
+.run-note { min-height: 1.5em; font-size: 0.92em; }
+.fit-image img { width: 100%; height: 100%; object-fit: contain; }
+.app-footer { font-size: 0.85em; opacity: 0.75; }
+"""
+
+
+@dataclass
+class AppConfig:
+    """Everything ``translate app`` can set; the defaults are what ``make app`` serves."""
+
+    models_dir: Path | None = None  # None: translate.catalog.default_models_dir()
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False  # a public gradio.live link; never on unless asked
+    max_file_size: str = "20mb"  # per upload, enforced by Gradio
+    concurrency: int = 1  # requests that may run the same model at once
+    queue_size: int = 64  # requests waiting beyond that are refused ("queue full")
+    backend: str = "auto"  # Translator backend
+    threads: int | None = None  # Translator threads (None: its default)
+    sizes: SizeLimits = field(default_factory=SizeLimits)
+    batch: BatchLimits = field(default_factory=BatchLimits)
+    results_max_age_s: int = 3600  # batch results (zips) are deleted after this
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    key: str  # also the API endpoint name, e.g. /sketch
+    title: str
+    tasks: tuple[str, ...]  # model metadata tasks listed in this tab
+    intro: str
+    examples: tuple[str, ...]  # files in apps/examples: "task:file" or "file" (any task)
+    always: bool = True  # shown (with how to get a model) even when no model has these tasks
+
+
+TABS = (
+    TabSpec(
+        "sketch",
+        "Sketch → Photo",
+        ("sketch-to-photo", "labels-to-photo"),
+        "Pick the **Brush** and draw (black lines on white, like the examples), or upload a "
+        "sketch or label map, then press **Translate**.",
+        (
+            "sketch-to-photo:sketch-shoe.png",
+            "sketch-to-photo:sketch-sneaker.png",
+            "labels-to-photo:labels-facade.png",
+        ),
+    ),
+    TabSpec(
+        "style",
+        "Style transfer",
+        ("style",),
+        "Upload a photo and pick a style. Painting → photo models go the other way.",
+        ("photo-avenue.jpg", "photo-beach.jpg", "monet-water-lilies.jpg"),
+    ),
+    TabSpec(
+        "season",
+        "Season transfer",
+        ("season",),
+        "Upload a landscape and pick summer → winter or winter → summer.",
+        ("summer-el-capitan.jpg", "summer-waterfall.jpg", "winter-trees.jpg"),
+    ),
+    TabSpec(
+        "general",
+        "Other models",
+        ("general",),
+        "Models whose metadata names no specific task.",
+        ("photo-avenue.jpg", "summer-el-capitan.jpg"),
+        always=False,
+    ),
+)
+
+SIZE_CHOICES = [("Original size", "original"), ("Model's training size", "model")]
+
+
+def how_to_get_models(models_dir: Path, tasks: tuple[str, ...] | None = None) -> str:
+    what = f"a model whose metadata task is {' or '.join(tasks)}" if tasks else "a model"
+    return (
+        f"No model here yet. Add {what} to `{models_dir}` and restart the app:\n\n"
+        "- export a training run: `translate export runs/NAME -o models/NAME.onnx`\n"
+        "- or an official pix2pix/CycleGAN checkpoint: `translate export latest_net_G.pth "
+        "--arch resnet_9blocks -o models/NAME.onnx`\n\n"
+        "`translate info` lists the models it finds; the README explains training."
+    )
+
+
+def _device_line() -> str:
+    try:
+        import onnxruntime as ort
+
+        cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    except ImportError:
+        cuda = False
+    return "GPU (CUDA)" if cuda else "CPU"
+
+
+class AppLogic:
+    """The event handlers, separate from the layout so they read as plain functions."""
+
+    def __init__(self, pool: ModelPool, config: AppConfig):
+        self.pool = pool
+        self.config = config
+        self.work_root = Path(tempfile.mkdtemp(prefix="translate-app-"))
+
+    # -- single images ------------------------------------------------------------------
+
+    def card(self, name: str | None):
+        if not name or name not in self.pool.models:
+            return "", gr.update(visible=False), ""
+        choice = self.pool.get(name)
+        return (
+            choice.summary(),
+            gr.update(visible=bool(choice.card_text)),
+            choice.card_text,
+        )
+
+    def _run(self, img: Image.Image, name: str, size_mode: str) -> tuple[Image.Image, str]:
+        choice = self.pool.get(name)
+        native = size_mode != "model"
+        plan = plan_image(img, self.config.sizes, native)
+        size = None if native else choice.meta.recommended_size
+        with self.pool.use(name) as translator:
+            start = time.perf_counter()
+            out = translator(plan.image, size=size, tile=plan.tile, overlap=self.config.sizes.overlap)
+            seconds = time.perf_counter() - start
+        note = [
+            f"{choice.meta.source_domain} → {choice.meta.target_domain}: "
+            f"{out.width}×{out.height} px in {seconds:.2f} s."
+        ]
+        return out, " ".join(note + plan.notes)
+
+    def translate_upload(self, image: dict | None, model: str, output_size: str):
+        """An uploaded photo. Runs with ``preprocess=False``: Gradio has already checked that the
+        file is in its upload folder, and load_image decodes it, so a corrupt or non-image file
+        gets a readable message instead of Gradio's bare "Error"."""
+        with _user_errors():
+            if not image or not image.get("path"):
+                raise gr.Error("Upload an image first (or click one of the examples).")
+            label = image.get("orig_name") or Path(image["path"]).name
+            return self._run(load_image(image["path"], name=label), model, output_size)
+
+    def translate_sketch(self, sketch: dict | None, model: str, output_size: str):
+        with _user_errors():
+            composite = (sketch or {}).get("composite")
+            if composite is None:
+                raise gr.Error("The canvas is empty: draw with the brush or upload a sketch.")
+            # Strokes are drawn on a transparent layer: flatten on white paper, drop alpha.
+            paper = to_mode(composite, 3)
+            if paper.convert("L").getextrema()[0] >= 250:
+                raise gr.Error("The canvas is empty: draw with the brush or upload a sketch.")
+            return self._run(paper, model, output_size)
+
+    # -- batch ------------------------------------------------------------------------------
+
+    def run_batch(self, files, model: str, output_size: str, progress=gr.Progress(track_tqdm=True)):
+        from translate.convert import ConvertConfig, convert
+
+        with _user_errors():
+            if not files:
+                raise gr.Error("Upload some images (or a zip of images) first.")
+            choice = self.pool.get(model)
+            self._prune_results()
+            work = Path(tempfile.mkdtemp(prefix="batch-", dir=self.work_root))
+            in_dir, out_dir = work / "input", work / "output"
+            notes = gather_batch([_path_of(f) for f in files], in_dir, self.config.batch)
+            native = output_size != "model"
+            cfg = ConvertConfig(
+                size=None if native else choice.meta.recommended_size,
+                tile=self.config.sizes.tile if native else None,
+                format="png",
+                recursive=True,
+            )
+            with self.pool.use(model) as translator:
+                report = convert(translator, in_dir, out_dir, cfg, progress=True)
+            shutil.rmtree(in_dir, ignore_errors=True)
+            outputs = [Path(p) for p in report.outputs]
+            zip_path = None
+            if outputs:
+                zip_path = zip_folder(out_dir, work / f"{model}-results.zip", outputs)
+            gallery = [(str(p), p.relative_to(out_dir).as_posix()) for p in outputs]
+            return gallery, (str(zip_path) if zip_path else None), _batch_summary(report, notes)
+
+    def _prune_results(self) -> None:
+        cutoff = time.time() - self.config.results_max_age_s
+        for d in self.work_root.glob("batch-*"):
+            if d.stat().st_mtime < cutoff:
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def _path_of(f) -> str:
+    return f if isinstance(f, str) else getattr(f, "name", None) or f["path"]
+
+
+def _batch_summary(report, notes: list[str], shown: int = 12) -> str:
+    lines = [f"**Converted {report.converted}**, failed {len(report.failed)}."]
+    problems = [f"{Path(p).name}: {reason}" for p, reason in report.failed] + notes
+    for p in problems[:shown]:
+        lines.append(f"- {p}")
+    if len(problems) > shown:
+        lines.append(f"- … and {len(problems) - shown} more")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _user_errors():
+    """Turn the errors a user can cause into gr.Error (shown in the page, no stack trace); log
+    anything unexpected and show a one-line message instead of Gradio's bare "Error"."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (ImageReadError, UnknownModelError, BatchError) as e:
+        raise gr.Error(str(e)) from e
+    except Exception as e:
+        log.exception("translation failed")
+        raise gr.Error(f"Translation failed: {e}") from e
+
+
+def _model_controls(pool: ModelPool, tasks: tuple[str, ...] | None, default_size: str):
+    """Model picker with its card, and the output-size choice."""
+    first = pool.for_tasks(tasks)[0]
+    model = gr.Dropdown(
+        pool.choices(tasks), value=first.name, label="Model", interactive=True, filterable=False
+    )
+    card = gr.Markdown(first.summary(), elem_classes="model-card")
+    with gr.Accordion("Full model card", open=False, visible=bool(first.card_text)) as card_box:
+        full_card = gr.Markdown(first.card_text)
+    size = gr.Radio(
+        SIZE_CHOICES,
+        value=default_size,
+        label="Output size",
+        info="Original keeps your image's size (large images run in tiles).",
+    )
+    return model, size, (card, card_box, full_card)
+
+
+def _examples(spec: TabSpec, pool: ModelPool, component) -> None:
+    """The tab's example inputs that fit at least one of its models."""
+    files = []
+    for item in spec.examples:
+        task, _, name = item.rpartition(":")
+        if (EXAMPLES_DIR / name).is_file() and pool.for_tasks((task,) if task else spec.tasks):
+            files.append(str(EXAMPLES_DIR / name))
+    if files:
+        gr.Examples([[f] for f in files], inputs=[component], label="Examples")
+
+
+def build_app(models_dir: str | Path | None = None, config: AppConfig | None = None) -> gr.Blocks:
+    """The app's Blocks, queue included; serve it with :func:`launch` (or ``demo.launch``)."""
+    config = config or AppConfig()
+    folder = Path(models_dir or config.models_dir or default_models_dir())
+    pool = ModelPool(
+        folder, concurrency=config.concurrency, backend=config.backend, threads=config.threads
+    )
+    logic = AppLogic(pool, config)
+    analytics = os.environ.get("GRADIO_ANALYTICS_ENABLED", "False").lower() == "true"
+
+    with gr.Blocks(
+        title="translate: image-to-image translation",
+        analytics_enabled=analytics,
+        delete_cache=(1800, config.results_max_age_s),
+    ) as demo:
+        with gr.Column(elem_classes="app-header"):
+            gr.Markdown(
+                "# translate — image-to-image translation\n"
+                "Turn sketches into photos, photos into paintings, summer into winter. "
+                "pix2pix and CycleGAN models, running on this machine."
+            )
+        if not len(pool):
+            gr.Markdown(f"### No models found\n{how_to_get_models(folder)}")
+        for problem in pool.problems:
+            gr.Markdown(f"Skipped `{problem}`")
+
+        with gr.Tabs():
+            for spec in TABS:
+                if not spec.always and not pool.for_tasks(spec.tasks):
+                    continue
+                with gr.Tab(spec.title, id=spec.key):
+                    _single_tab(spec, pool, logic, folder)
+            with gr.Tab("Batch", id="batch"):
+                _batch_tab(pool, logic, folder)
+
+        gr.Markdown(
+            f"Running on {_device_line()} · {len(pool)} model(s) from `{folder}` · images stay "
+            "on this machine. Convert whole folders from the command line with "
+            "`translate convert MODEL INPUT OUTPUT`.",
+            elem_classes="app-footer",
+        )
+    demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
+    return demo
+
+
+def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
+    gr.Markdown(spec.intro)
+    if not pool.for_tasks(spec.tasks):
+        gr.Markdown(how_to_get_models(folder, spec.tasks))
+        return
+    sketch = spec.key == "sketch"
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            model, size, card_outputs = _model_controls(
+                pool, spec.tasks, "model" if sketch else "original"
+            )
+            button = gr.Button(
+                "Translate", variant="primary", size="lg", elem_id=f"{spec.key}-translate"
+            )
+        with gr.Column(scale=2, min_width=320):
+            if sketch:
+                source = gr.Sketchpad(
+                    label="Your sketch",
+                    type="pil",
+                    image_mode="RGBA",
+                    canvas_size=(512, 512),
+                    fixed_canvas=True,
+                    sources=["upload", "clipboard"],
+                    brush=gr.Brush(default_size=4, colors=["#000000"], color_mode="defaults"),
+                    eraser=gr.Eraser(default_size=16),
+                    layers=False,
+                    transforms=(),
+                    height=460,
+                    elem_id="sketch-input",
+                )
+            else:
+                source = gr.Image(
+                    label="Your photo",
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    height=420,
+                    elem_id=f"{spec.key}-input",
+                    elem_classes="fit-image",
+                )
+            _examples(spec, pool, source)
+        with gr.Column(scale=2, min_width=320):
+            result = gr.Image(
+                label="Result",
+                format="png",
+                interactive=False,
+                buttons=["download", "fullscreen"],
+                height=460 if sketch else 420,
+                elem_id=f"{spec.key}-result",
+                elem_classes="fit-image",
+            )
+            note = gr.Markdown(elem_classes="run-note")
+    concurrency = max(1, len(pool.for_tasks(spec.tasks))) * logic.config.concurrency
+    button.click(
+        logic.translate_sketch if sketch else logic.translate_upload,
+        inputs=[source, model, size],
+        outputs=[result, note],
+        api_name=spec.key,
+        concurrency_limit=concurrency,
+        # Uploads are decoded by translate.images (see AppLogic.translate_upload).
+        preprocess=sketch,
+    )
+    model.change(logic.card, inputs=model, outputs=card_outputs, api_visibility="private")
+
+
+def _batch_tab(pool: ModelPool, logic: AppLogic, folder: Path):
+    gr.Markdown(
+        "Translate many images at once: upload image files or a zip, get a gallery and a zip "
+        "of the results (PNG). Unreadable files are listed, the rest still convert."
+    )
+    if not len(pool):
+        gr.Markdown(how_to_get_models(folder))
+        return
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            model, size, card_outputs = _model_controls(pool, None, "original")
+            button = gr.Button("Convert all", variant="primary", size="lg")
+        with gr.Column(scale=2, min_width=320):
+            files = gr.File(
+                label="Images or zip archives",
+                file_count="multiple",
+                file_types=["image", ".zip"],
+                type="filepath",
+            )
+            summary = gr.Markdown(elem_classes="run-note")
+            archive = gr.File(label="All results (zip)", interactive=False)
+        with gr.Column(scale=2, min_width=320):
+            gallery = gr.Gallery(label="Results", columns=3, height=460, format="png")
+    button.click(
+        logic.run_batch,
+        inputs=[files, model, size],
+        outputs=[gallery, archive, summary],
+        api_name="batch",
+        concurrency_limit=max(1, len(pool)) * logic.config.concurrency,
+    )
+    model.change(logic.card, inputs=model, outputs=card_outputs, api_visibility="private")
+
+
+def launch(config: AppConfig | None = None, *, block: bool = True) -> gr.Blocks:
+    """Serve the app: local only unless ``config.share``, uploads capped at
+    ``config.max_file_size``, and no file served from outside apps/examples and Gradio's
+    cache."""
+    config = config or AppConfig()
+    demo = build_app(config.models_dir, config)
+    demo.launch(
+        server_name=config.host,
+        server_port=config.port,
+        share=config.share,
+        max_file_size=config.max_file_size,
+        allowed_paths=[str(EXAMPLES_DIR)],
+        show_error=False,
+        prevent_thread_lock=not block,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        run_history=False,  # its page offers uploading runs to a Hugging Face bucket
+        footer_links=["api", "gradio", "settings"],
+        theme=THEME,
+        css=CSS,
+    )
+    return demo
+
+
+if __name__ == "__main__":
+    launch()
