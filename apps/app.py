@@ -113,6 +113,8 @@ TABS = (
     ),
 )
 
+# Gradio mirrors convert's tqdm bar into the page when a handler has this as a default argument.
+TQDM_PROGRESS = gr.Progress(track_tqdm=True)
 SIZE_CHOICES = [("Original size", "original"), ("Model's training size", "model")]
 
 
@@ -164,7 +166,7 @@ class AppLogic:
         size = None if native else choice.meta.recommended_size
         with self.pool.use(name) as translator:
             start = time.perf_counter()
-            out = translator(plan.image, size=size, tile=plan.tile, overlap=self.config.sizes.overlap)
+            out = translator(plan.image, size=size, tile=plan.tile, overlap=plan.overlap)
             seconds = time.perf_counter() - start
         note = [
             f"{choice.meta.source_domain} → {choice.meta.target_domain}: "
@@ -195,7 +197,7 @@ class AppLogic:
 
     # -- batch ------------------------------------------------------------------------------
 
-    def run_batch(self, files, model: str, output_size: str, progress=gr.Progress(track_tqdm=True)):
+    def run_batch(self, files, model: str, output_size: str, progress=TQDM_PROGRESS):
         from translate.convert import ConvertConfig, convert
 
         with _user_errors():

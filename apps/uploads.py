@@ -31,7 +31,8 @@ class SizeLimits:
 @dataclass
 class Plan:
     image: Image.Image
-    tile: int | None = None
+    tile: int | None = None  # None: the whole image at once
+    overlap: int = 64
     notes: list[str] = field(default_factory=list)
 
 
@@ -44,7 +45,7 @@ def plan_image(img: Image.Image, limits: SizeLimits, native: bool) -> Plan:
 
     ``native``: the output keeps the (possibly downscaled) input size; otherwise the model
     resizes to its own size and neither note is needed."""
-    plan = Plan(img)
+    plan = Plan(img, overlap=limits.overlap)
     w, h = img.size
     if w * h > limits.max_pixels:
         scale = (limits.max_pixels / (w * h)) ** 0.5
