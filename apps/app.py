@@ -15,6 +15,7 @@ import os
 # first gr.Blocks is created).
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import atexit
 import contextlib
 import logging
 import shutil
@@ -146,6 +147,7 @@ class AppLogic:
         self.pool = pool
         self.config = config
         self.work_root = Path(tempfile.mkdtemp(prefix="translate-app-"))
+        atexit.register(shutil.rmtree, self.work_root, True)
 
     # -- single images ------------------------------------------------------------------
 
@@ -207,23 +209,27 @@ class AppLogic:
             self._prune_results()
             work = Path(tempfile.mkdtemp(prefix="batch-", dir=self.work_root))
             in_dir, out_dir = work / "input", work / "output"
-            notes = gather_batch([_path_of(f) for f in files], in_dir, self.config.batch)
             native = output_size != "model"
             cfg = ConvertConfig(
                 size=None if native else choice.meta.recommended_size,
-                tile=self.config.sizes.tile if native else None,
+                tile=self.config.sizes.batch_tile if native else None,
+                overlap=self.config.sizes.overlap,
                 format="png",
                 recursive=True,
             )
-            with self.pool.use(model) as translator:
-                report = convert(translator, in_dir, out_dir, cfg, progress=True)
-            shutil.rmtree(in_dir, ignore_errors=True)
+            try:
+                notes = gather_batch([str(f) for f in files], in_dir, self.config.batch)
+                with self.pool.use(model) as translator:
+                    report = convert(translator, in_dir, out_dir, cfg, progress=True)
+                summary = _batch_summary(report, in_dir, notes)
+            finally:
+                shutil.rmtree(in_dir, ignore_errors=True)
             outputs = [Path(p) for p in report.outputs]
             zip_path = None
             if outputs:
                 zip_path = zip_folder(out_dir, work / f"{model}-results.zip", outputs)
             gallery = [(str(p), p.relative_to(out_dir).as_posix()) for p in outputs]
-            return gallery, (str(zip_path) if zip_path else None), _batch_summary(report, notes)
+            return gallery, (str(zip_path) if zip_path else None), summary
 
     def _prune_results(self) -> None:
         cutoff = time.time() - self.config.results_max_age_s
@@ -232,13 +238,16 @@ class AppLogic:
                 shutil.rmtree(d, ignore_errors=True)
 
 
-def _path_of(f) -> str:
-    return f if isinstance(f, str) else getattr(f, "name", None) or f["path"]
+def _relative(path, folder: Path) -> str:
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
-def _batch_summary(report, notes: list[str], shown: int = 12) -> str:
+def _batch_summary(report, in_dir: Path, notes: list[str], shown: int = 12) -> str:
     lines = [f"**Converted {report.converted}**, failed {len(report.failed)}."]
-    problems = [f"{Path(p).name}: {reason}" for p, reason in report.failed] + notes
+    problems = [f"{_relative(p, in_dir)}: {why}" for p, why in report.failed] + notes
     for p in problems[:shown]:
         lines.append(f"- {p}")
     if len(problems) > shown:

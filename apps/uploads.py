@@ -26,6 +26,9 @@ class SizeLimits:
     tile_above: int = 1_048_576  # images with more pixels than this run tiled
     tile: int = 512
     overlap: int = 64
+    # Batch conversion tiles per run, not per image: sides above this run tiled, smaller
+    # images run whole.
+    batch_tile: int = 1024
 
 
 @dataclass
