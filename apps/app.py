@@ -152,14 +152,11 @@ class AppLogic:
     # -- single images ------------------------------------------------------------------
 
     def card(self, name: str | None):
-        if not name or name not in self.pool.models:
+        """The model card outputs (summary, full-card accordion, full card) for a picked model."""
+        choice = self.pool.models.get(name)
+        if choice is None:
             return "", gr.update(visible=False), ""
-        choice = self.pool.get(name)
-        return (
-            choice.summary(),
-            gr.update(visible=bool(choice.card_text)),
-            choice.card_text,
-        )
+        return choice.summary(), gr.update(visible=bool(choice.card_text)), choice.card_text
 
     def _run(self, img: Image.Image, name: str, size_mode: str) -> tuple[Image.Image, str]:
         choice = self.pool.get(name)
@@ -170,11 +167,8 @@ class AppLogic:
             start = time.perf_counter()
             out = translator(plan.image, size=size, tile=plan.tile, overlap=plan.overlap)
             seconds = time.perf_counter() - start
-        note = [
-            f"{choice.meta.source_domain} → {choice.meta.target_domain}: "
-            f"{out.width}×{out.height} px in {seconds:.2f} s."
-        ]
-        return out, " ".join(note + plan.notes)
+        note = f"{choice.title}: {out.width}×{out.height} px in {seconds:.2f} s."
+        return out, " ".join([note, *plan.notes])
 
     def translate_upload(self, image: dict | None, model: str, output_size: str):
         """An uploaded photo. Runs with ``preprocess=False``: Gradio has already checked that the
