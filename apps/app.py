@@ -28,7 +28,9 @@ import gradio as gr
 from PIL import Image
 
 from translate.catalog import default_models_dir
-from translate.images import ImageReadError, load_image, to_mode
+from translate.edges import normalize_sketch
+from translate.images import ImageReadError, load_image, save_image, to_mode
+from translate.inference import target_size
 
 from .pool import ModelPool, UnknownModelError
 from .uploads import BatchError, BatchLimits, SizeLimits, gather_batch, plan_image, zip_folder
@@ -64,7 +66,7 @@ class AppConfig:
     threads: int | None = None  # Translator threads (None: its default)
     sizes: SizeLimits = field(default_factory=SizeLimits)
     batch: BatchLimits = field(default_factory=BatchLimits)
-    results_max_age_s: int = 3600  # batch results (zips) are deleted after this
+    results_max_age_s: int = 3600  # result files (PNGs, batch zips) are deleted after this
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,8 @@ class AppLogic:
             return "", gr.update(visible=False), ""
         return choice.summary(), gr.update(visible=bool(choice.card_text)), choice.card_text
 
-    def _run(self, img: Image.Image, name: str, size_mode: str) -> tuple[Image.Image, str]:
+    def _run(self, img: Image.Image, name: str, size_mode: str, stem: str, *notes: str):
+        """Translate one image; returns (path of the PNG result, note for the page)."""
         choice = self.pool.get(name)
         native = size_mode != "model"
         plan = plan_image(img, self.config.sizes, native)
@@ -168,7 +171,18 @@ class AppLogic:
             out = translator(plan.image, size=size, tile=plan.tile, overlap=plan.overlap)
             seconds = time.perf_counter() - start
         note = f"{choice.title}: {out.width}×{out.height} px in {seconds:.2f} s."
-        return out, " ".join([note, *plan.notes])
+        return self._save_result(out, f"{stem}-{name}"), " ".join([note, *notes, *plan.notes])
+
+    def _save_result(self, img: Image.Image, stem: str) -> str:
+        """Write a result as PNG in a folder of its own and hand Gradio the path.
+
+        Returning the PIL image instead lets Gradio 6.31 write it to a path named by its
+        content hash, non-atomically: two requests with the same result (two users on the same
+        example) then race, and one download comes back truncated. Files are copied into the
+        cache atomically. The PNG is also what "download" gives, under a telling name."""
+        self._prune_results()
+        folder = Path(tempfile.mkdtemp(prefix="result-", dir=self.work_root))
+        return str(save_image(img, folder / f"{stem}.png"))
 
     def translate_upload(self, image: dict | None, model: str, output_size: str):
         """An uploaded photo. Runs with ``preprocess=False``: Gradio has already checked that the
@@ -178,7 +192,8 @@ class AppLogic:
             if not image or not image.get("path"):
                 raise gr.Error("Upload an image first (or click one of the examples).")
             label = image.get("orig_name") or Path(image["path"]).name
-            return self._run(load_image(image["path"], name=label), model, output_size)
+            img = load_image(image["path"], name=label)
+            return self._run(img, model, output_size, Path(label).stem)
 
     def translate_sketch(self, sketch: dict | None, model: str, output_size: str):
         with _user_errors():
@@ -189,7 +204,18 @@ class AppLogic:
             paper = to_mode(composite, 3)
             if paper.convert("L").getextrema()[0] >= 250:
                 raise gr.Error("The canvas is empty: draw with the brush or upload a sketch.")
-            return self._run(paper, model, output_size)
+            meta = self.pool.get(model).meta
+            if meta.task != "sketch-to-photo":  # e.g. a label map: colours are the input
+                return self._run(paper, model, output_size, "drawing")
+            # Sketch models learnt from 1-px edge sketches (translate edges): thin the strokes
+            # to that style at the size the model will run at.
+            size = None
+            if output_size == "model":
+                size = target_size(paper.size, meta.recommended_size)
+            drawing = normalize_sketch(composite, size=size)
+            return self._run(
+                drawing, model, output_size, "sketch", "Strokes thinned to 1 px first."
+            )
 
     # -- batch ------------------------------------------------------------------------------
 
@@ -227,9 +253,10 @@ class AppLogic:
 
     def _prune_results(self) -> None:
         cutoff = time.time() - self.config.results_max_age_s
-        for d in self.work_root.glob("batch-*"):
-            if d.stat().st_mtime < cutoff:
-                shutil.rmtree(d, ignore_errors=True)
+        for d in self.work_root.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # another request pruned it first
+                if d.stat().st_mtime < cutoff:
+                    shutil.rmtree(d, ignore_errors=True)
 
 
 def _relative(path, folder: Path) -> str:

@@ -181,6 +181,7 @@ def test_each_tab_returns_an_image_of_the_right_size(client, files):
         handle_file(files["photo"]), "summer2winter", "original", api_name="/season"
     )
     assert opened(out).size == (50, 38)  # original size kept, not a multiple of 4
+    assert Path(out).name == "meadow-summer2winter.png"  # what "download" saves
     assert "summer → winter" in note
     out, _ = client.predict(handle_file(files["photo"]), "winter2summer", "model",
                             api_name="/season")  # fmt: skip
@@ -192,7 +193,7 @@ def test_each_tab_returns_an_image_of_the_right_size(client, files):
                                api_name="/sketch")  # fmt: skip
     result = opened(out)
     assert result.size == (SIZE, SIZE) and result.mode == "RGB"  # strokes flattened on white
-    assert "edge sketch → shoe photo" in note
+    assert "edge sketch → shoe photo" in note and "thinned" in note
 
 
 def test_batch_converts_files_and_zips_and_reports_bad_ones(client, files):

@@ -205,7 +205,9 @@ def test_tiled_translation_through_the_app_matches_the_input(models):
     sizes = SizeLimits(max_pixels=20_000, tile_above=2_000, tile=32, overlap=8)
     logic = AppLogic(ModelPool(models, threads=1), AppConfig(sizes=sizes))
     img = gradient(200, 150)
-    out, note = logic._run(img, "summer2winter", "original")
+    path, note = logic._run(img, "summer2winter", "original", "gradient")
+    assert Path(path).name == "gradient-summer2winter.png"
+    out = Image.open(path).convert("RGB")
     expected = img.resize(out.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     assert out.size[0] * out.size[1] <= 20_000
     diff = np.abs(np.asarray(out, np.int16) - np.asarray(expected, np.int16))
