@@ -121,14 +121,29 @@ TQDM_PROGRESS = gr.Progress(track_tqdm=True)
 SIZE_CHOICES = [("Original size", "original"), ("Model's training size", "model")]
 
 
-def how_to_get_models(models_dir: Path, tasks: tuple[str, ...] | None = None) -> str:
-    what = f"a model whose metadata task is {' or '.join(tasks)}" if tasks else "a model"
+def how_to_get_models(models_dir: Path) -> str:
+    """The page's banner when ``models_dir`` holds no usable model."""
     return (
-        f"No model here yet. Add {what} to `{models_dir}` and restart the app:\n\n"
-        "- export a training run: `translate export runs/NAME -o models/NAME.onnx`\n"
-        "- or an official pix2pix/CycleGAN checkpoint: `translate export latest_net_G.pth "
-        "--arch resnet_9blocks -o models/NAME.onnx`\n\n"
-        "`translate info` lists the models it finds; the README explains training."
+        f"### No models found\nThe app serves the ONNX models in `{models_dir}`. Export one "
+        "there and restart the app:\n\n"
+        f"- from a training run: `translate export runs/NAME -o {models_dir}/NAME.onnx "
+        "--task season`\n"
+        "- from an official pix2pix/CycleGAN checkpoint: `translate export latest_net_G.pth "
+        f"--arch resnet_9blocks -o {models_dir}/NAME.onnx --task style --source-domain photo "
+        "--target-domain Monet`\n\n"
+        "`--task` picks the tab: sketch-to-photo or labels-to-photo (Sketch → Photo), style, "
+        "season. `translate info` lists the models it finds; the README explains training."
+    )
+
+
+def how_to_fill_tab(models_dir: Path, tasks: tuple[str, ...], any_models: bool) -> str:
+    """What an empty tab says instead of showing controls that cannot run."""
+    if not any_models:
+        return "Nothing to run here yet: see **No models found** above."
+    return (
+        f"No model for this tab in `{models_dir}` yet. Export one with "
+        f"`--task {tasks[0]}`: `translate export runs/NAME -o {models_dir}/NAME.onnx "
+        f"--task {tasks[0]}`, then restart the app."
     )
 
 
@@ -342,7 +357,7 @@ def build_app(models_dir: str | Path | None = None, config: AppConfig | None = N
                 "pix2pix and CycleGAN models, running on this machine."
             )
         if not len(pool):
-            gr.Markdown(f"### No models found\n{how_to_get_models(folder)}")
+            gr.Markdown(how_to_get_models(folder))
         for problem in pool.problems:
             gr.Markdown(f"Skipped `{problem}`")
 
@@ -366,10 +381,10 @@ def build_app(models_dir: str | Path | None = None, config: AppConfig | None = N
 
 
 def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
-    gr.Markdown(spec.intro)
     if not pool.for_tasks(spec.tasks):
-        gr.Markdown(how_to_get_models(folder, spec.tasks))
+        gr.Markdown(how_to_fill_tab(folder, spec.tasks, bool(len(pool))))
         return
+    gr.Markdown(spec.intro)
     sketch = spec.key == "sketch"
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
@@ -430,13 +445,13 @@ def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
 
 
 def _batch_tab(pool: ModelPool, logic: AppLogic, folder: Path):
+    if not len(pool):
+        gr.Markdown(how_to_fill_tab(folder, (), any_models=False))
+        return
     gr.Markdown(
         "Translate many images at once: upload image files or a zip, get a gallery and a zip "
         "of the results (PNG). Unreadable files are listed, the rest still convert."
     )
-    if not len(pool):
-        gr.Markdown(how_to_get_models(folder))
-        return
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             model, size, card_outputs = _model_controls(pool, None, "original")
