@@ -19,9 +19,9 @@ from pathlib import Path
 
 import onnx
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
+from translate.export import export_onnx, set_metadata
 from translate.metadata import ModelMetadata
 from translate.nets import GeneratorConfig, create_generator
 
@@ -48,25 +48,20 @@ CHROMIUM_ARGS = [
 
 
 def write_models(folder: Path) -> Path:
-    """One tiny resnet generator, saved once per entry of MODELS with that entry's metadata."""
+    """One tiny resnet generator exported once, then saved under each name of MODELS with that
+    entry's metadata (the graph is the same; only what the app reads differs)."""
     folder.mkdir(parents=True, exist_ok=True)
-    net = create_generator(GeneratorConfig(arch="resnet_6blocks", ngf=4)).eval()
-    base = folder / "base.tmp"
-    axes = {0: "batch", 2: "height", 3: "width"}
-    torch.onnx.export(
-        net, torch.randn(1, 3, SIZE, SIZE), str(base), input_names=["input"],
-        output_names=["output"], dynamic_axes={"input": axes, "output": axes},
-        opset_version=17, dynamo=False,
-    )  # fmt: skip
-    graph = onnx.load(str(base))
-    base.unlink()
-    for name, fields in MODELS.items():
-        meta = ModelMetadata(
-            arch="resnet_6blocks", ngf=4, recommended_size=SIZE, training_data="test noise",
-            description=f"untrained test model {name}", **fields,
-        )  # fmt: skip
-        del graph.metadata_props[:]
-        onnx.helper.set_model_props(graph, meta.to_props())
+    net = create_generator(GeneratorConfig(arch="resnet_6blocks", ngf=4))
+    (first, fields), *rest = MODELS.items()
+    meta = ModelMetadata(
+        recommended_size=SIZE, training_data="test noise", description="untrained", **fields
+    )
+    export_onnx(net, folder / f"{first}.onnx", meta, verify=False)
+    graph = onnx.load(str(folder / f"{first}.onnx"))
+    exported = {p.key: p.value for p in graph.metadata_props}
+    for name, fields in rest:
+        props = {**exported, **{k: str(v) for k, v in fields.items()}}
+        set_metadata(graph, ModelMetadata.from_props(props))
         onnx.save(graph, str(folder / f"{name}.onnx"))
     (folder / "summer2winter.md").write_text(
         "# summer2winter\n\n## Known limits\n\nUntrained: noise in, noise out.\n"
