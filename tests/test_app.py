@@ -35,11 +35,12 @@ MAX_PIXELS = 250_000  # the served app downscales larger uploads to this
 MODELS = {
     "edges2shoes": dict(task="sketch-to-photo", source_domain="edge sketch",
                         target_domain="shoe photo", model_type="pix2pix"),
-    "summer2winter": dict(task="season", source_domain="summer", target_domain="winter"),
+    "summer2winter": dict(task="season", source_domain="summer", target_domain="winter",
+                          model_type="cyclegan"),
     "winter2summer": dict(task="season", source_domain="winter", target_domain="summer",
-                          direction="BtoA"),
+                          direction="BtoA", model_type="cyclegan"),
     "photo2monet": dict(task="style", source_domain="photo", target_domain="Monet painting",
-                        direction="BtoA"),
+                        direction="BtoA", model_type="cyclegan"),
 }  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
