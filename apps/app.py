@@ -185,7 +185,8 @@ class AppLogic:
             start = time.perf_counter()
             out = translator(plan.image, size=size, tile=plan.tile, overlap=plan.overlap)
             seconds = time.perf_counter() - start
-        note = f"{choice.title}: {out.width}×{out.height} px in {seconds:.2f} s."
+            ran_on = f"{translator.backend_name}, {translator.device}"
+        note = f"{choice.title}: {out.width}×{out.height} px in {seconds:.2f} s ({ran_on})."
         return self._save_result(out, f"{stem}-{name}"), " ".join([note, *notes, *plan.notes])
 
     def _save_result(self, img: Image.Image, stem: str) -> str:
