@@ -232,6 +232,16 @@ def test_app_starts_without_models_and_says_how_to_get_one(tmp_path):
         demo.close()
 
 
+def test_cli_defaults_are_the_app_defaults():
+    from apps.app import AppConfig
+    from translate.cli import APP_FLAGS, build_parser
+
+    args = build_parser().parse_args(["app"])
+    defaults = AppConfig()
+    assert {k: getattr(args, k) for k in APP_FLAGS} == {k: getattr(defaults, k) for k in APP_FLAGS}
+    assert args.max_pixels == defaults.sizes.max_pixels
+
+
 def test_cli_refuses_a_missing_models_folder(tmp_path, capsys):
     assert main(["app", "--models", str(tmp_path / "nope")]) == 2
     assert "nope: no such folder" in capsys.readouterr().err

@@ -253,6 +253,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
 # translate app
 
 
+# AppConfig fields with a flag of the same name (a test keeps their defaults equal).
+APP_FLAGS = ("host", "port", "share", "max_file_size", "concurrency", "backend", "threads")
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from .catalog import default_models_dir
 
@@ -271,14 +275,8 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise CLIError(f"the web app (apps/app.py) could not be imported: {e}") from e
     config = AppConfig(
         models_dir=Path(args.models) if args.models else default_models_dir(),
-        host=args.host,
-        port=args.port,
-        share=args.share,
-        max_file_size=args.max_file_size,
-        concurrency=args.concurrency,
-        backend=args.backend,
-        threads=args.threads,
         sizes=SizeLimits(max_pixels=args.max_pixels),
+        **{name: getattr(args, name) for name in APP_FLAGS},
     )
     try:
         launch(config)
