@@ -96,7 +96,7 @@ class ModelPool:
         self.threads = threads
         self.models: dict[str, ModelChoice] = {}
         self.problems: list[str] = []  # files that were skipped, with the reason
-        for entry in list_models(self.models_dir):
+        for entry in list_models(self.models_dir, self.problems):
             try:
                 meta = ModelMetadata.from_props(entry.metadata)
             except (ValueError, TypeError) as e:

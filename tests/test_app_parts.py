@@ -159,15 +159,19 @@ def test_pool_lists_by_task_with_unambiguous_labels(models):
         pool.get(str(models / "a2b.onnx"))
 
 
-def test_pool_skips_models_with_unusable_metadata(models):
+def test_pool_skips_unreadable_models_and_says_which(models):
     m = onnx.load(str(models / "a2b.onnx"))
     for p in m.metadata_props:
         if p.key == "task":
             p.value = "bogus"
     onnx.save(m, str(models / "bad.onnx"))
+    (models / "truncated.onnx").write_bytes((models / "a2b.onnx").read_bytes()[:40])
     pool = ModelPool(models)
-    assert "bad" not in pool.models
-    assert pool.problems and "bad.onnx" in pool.problems[0] and "bogus" in pool.problems[0]
+    assert "bad" not in pool.models and "truncated" not in pool.models
+    assert sorted(pool.models) == ["a2b", "b2a", "summer2winter", "summer2winter_int8"]
+    bad, truncated = sorted(pool.problems)
+    assert "bad.onnx" in bad and "bogus" in bad
+    assert "truncated.onnx: not a readable ONNX model" in truncated
 
 
 def test_pool_loads_each_model_once_and_limits_concurrency(models):

@@ -41,12 +41,23 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
 
-def list_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
+def list_models(
+    models_dir: str | Path | None = None, problems: list[str] | None = None
+) -> list[ModelEntry]:
+    """The ``*.onnx`` files of ``models_dir`` with their metadata, sorted by name.
+
+    A file that is not a readable ONNX model (truncated copy, wrong file) is skipped rather
+    than hiding every other model; with ``problems`` given, a line naming it is appended."""
     folder = Path(models_dir) if models_dir is not None else default_models_dir()
     if not folder.is_dir():
         return []
-    return [
-        ModelEntry(p.stem, p, read_metadata(p))
-        for p in sorted(folder.glob("*.onnx"))
-        if p.is_file()
-    ]
+    entries = []
+    for p in sorted(folder.glob("*.onnx")):
+        if not p.is_file():
+            continue
+        try:
+            entries.append(ModelEntry(p.stem, p, read_metadata(p)))
+        except Exception as e:  # onnx raises protobuf DecodeError, OSError, ...
+            if problems is not None:
+                problems.append(f"{p.name}: not a readable ONNX model ({type(e).__name__})")
+    return entries

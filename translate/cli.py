@@ -41,11 +41,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     folder = Path(args.models) if args.models else default_models_dir()
-    models = list_models(folder)
+    problems: list[str] = []
+    models = list_models(folder, problems)
     print(f"models in {folder}: {len(models)}")
     for m in models:
         desc = m.metadata.get("description", "")
         print(f"  {m.name:32s} task={m.task or '?':16s} {desc}")
+    for line in problems:
+        print(f"  skipped {line}")
     return 0
 
 
