@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 7860
 PYTEST_ARGS ?=
 
-.PHONY: app test lint bench clean-venv
+.PHONY: app test lint clean-venv browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
 app: $(VENV)/.stamp-base
 	$(VENV)/bin/translate app --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.stamp-dev
+# The app's browser test drives Debian's Chromium (never a Playwright browser download). Installed
+# here when missing and we may (root or passwordless sudo); otherwise that one test is skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  S=; [ "$$(id -u)" -eq 0 ] || S="sudo -n"; \
+	  ( $$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq chromium ) \
+	  || echo "note: could not install chromium; the browser test will be skipped"; }
+
+test: $(VENV)/.stamp-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev
