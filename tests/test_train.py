@@ -77,8 +77,10 @@ def test_pix2pix_end_to_end(tmp_path, capsys):
     cfg = TrainConfig.load(run)
     assert cfg.model == "pix2pix" and cfg.data.direction == "BtoA" and cfg.generator.ngf == 4
     log = read_log(run / "log.jsonl")
-    assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
-    assert all(r["G_L1"] > 0 and r["D"] > 0 for r in log)
+    assert [r["step"] for r in log if "D" in r] == [1, 2, 3, 4, 5]
+    assert all(r["G_L1"] > 0 and r["D"] > 0 for r in log if "D" in r)
+    # With each sample sheet, the L1 on held-out (val) images.
+    assert [r["step"] for r in log if "val_L1" in r] == [2, 4, 5]
     samples = sorted((run / "samples").glob("*.png"))
     assert [s.name for s in samples] == [
         "step_00000002.png",
@@ -136,7 +138,8 @@ def test_cyclegan_end_to_end(tmp_path):
     ]
     assert main(args) == 0
     log = read_log(run / "log.jsonl")
-    assert {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"} <= set(log[-1])
+    assert {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"} <= set(log[-2])
+    assert {"val_cycle_A", "val_cycle_B"} <= set(log[-1])
     assert {p.stem for p in ckpt.latest_checkpoint(run).glob("*.safetensors")} == {
         "G_A",
         "G_B",

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .metrics import l1
 from .models import Dist, TranslationModel
 from .nets import DiscriminatorConfig, GeneratorConfig, create_discriminator, create_generator
 
@@ -105,6 +106,11 @@ class CycleGAN(TranslationModel):
             for k, v in d_logs.items():  # D -> D_A, D_real -> D_A_real, GP -> GP_A
                 logs[k.replace("D", f"D_{side}", 1) if k.startswith("D") else f"{k}_{side}"] = v
         return logs
+
+    def heldout_losses(self, batch: dict) -> dict[str, float]:
+        """Cycle reconstruction L1 of held-out images (unpaired data has no targets)."""
+        _, (real_a, _, rec_a, real_b, _, rec_b) = self.visuals(batch)
+        return {"val_cycle_A": l1(rec_a, real_a), "val_cycle_B": l1(rec_b, real_b)}
 
     @torch.no_grad()
     def visuals(self, batch: dict) -> tuple[list[str], list[torch.Tensor]]:

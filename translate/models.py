@@ -144,6 +144,10 @@ class TranslationModel:
         """Column titles and (N, C, H, W) tensors for a sample sheet, generators in eval mode."""
         raise NotImplementedError
 
+    def heldout_losses(self, batch: dict) -> dict[str, float]:
+        """Losses on held-out images (generators in eval mode), for the log."""
+        raise NotImplementedError
+
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {

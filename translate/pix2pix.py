@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .metrics import l1
 from .models import Dist, TranslationModel
 from .nets import DiscriminatorConfig, create_discriminator, create_generator
 
@@ -64,6 +65,10 @@ class Pix2Pix(TranslationModel):
             core.step(loss_g, self.optimizers["G"], [self.nets["G"]])
             logs.update(G_GAN=loss_gan.item(), G_L1=loss_l1.item())
         return logs
+
+    def heldout_losses(self, batch: dict) -> dict[str, float]:
+        _, (_, fake, target) = self.visuals(batch)
+        return {"val_L1": l1(fake, target)}
 
     @torch.no_grad()
     def visuals(self, batch: dict) -> tuple[list[str], list[torch.Tensor]]:

@@ -94,6 +94,8 @@ NOT_LOSSES = {"step", "epoch", "lr", "time", "it_s", "elapsed", "cycle"}
 
 
 def _panel_of(key: str) -> str:
+    if key.startswith("val_"):
+        return "held-out images (eval mode)"
     if key.startswith("D") and ("real" in key or "fake" in key):
         return "discriminator outputs (mean logit)"
     if key.startswith("D"):
@@ -115,6 +117,25 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
+
+
+SMOOTH_FROM = 20  # points in a series from which its moving average is drawn as well
+
+
+def _moving_average(series: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Centred moving average over about 1/15 of the series (the trend of a noisy loss)."""
+    half = max(1, len(series) // 30)
+    ys = [y for _, y in series]
+    out = []
+    for i, (x, _) in enumerate(series):
+        window = ys[max(0, i - half) : i + half + 1]
+        out.append((x, sum(window) / len(window)))
+    return out
+
+
+def _faint(color: str) -> str:
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{int(c + (255 - c) * 0.65):02x}" for c in (r, g, b))
 
 
 def plot_losses(records: list[dict], path: str | Path, title: str = "") -> Path | None:
@@ -192,7 +213,12 @@ def _panel(draw, font, box, name, keys, records) -> None:
     for i, (k, s) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
         pts = [to_px(x, y) for x, y in s]
-        if len(pts) > 1:
+        if (
+            len(pts) > SMOOTH_FROM and k != "lr"
+        ):  # noisy: raw values faint, their moving average on top
+            draw.line(pts, fill=_faint(color), width=1)
+            draw.line([to_px(x, y) for x, y in _moving_average(s)], fill=color, width=2)
+        elif len(pts) > 1:
             draw.line(pts, fill=color, width=2)
         elif pts:
             px, py = pts[0]

@@ -38,6 +38,7 @@ from .data import (
     scan_paired,
     scan_unpaired,
 )
+from .images import save_image
 from .models import Dist, TranslationModel, resolve_device
 from .nets import GENERATORS, create_generator
 from .report import plot_losses, read_log, sample_sheet, write_run_page
@@ -109,25 +110,36 @@ def build_dataset(
     return scan, UnpairedDataset(scan, d, channels, multiple, train, cfg.seed)
 
 
-def sample_batch(cfg: TrainConfig, multiple: int) -> tuple[dict, str]:
-    """A fixed batch for sample sheets: held-out images (val/test split) when the dataset has
-    them, otherwise the first training images; no crop, no flip."""
+HELDOUT_IMAGES = 32  # images the held-out losses are measured on
+
+
+def heldout_set(cfg: TrainConfig, multiple: int) -> tuple[list[dict], str]:
+    """Fixed images for sample sheets and held-out losses: the val (or test) split when the
+    dataset has one, otherwise the first training images; no crop, no flip."""
     root = Path(cfg.data.root)
+    count = max(cfg.sample_count, HELDOUT_IMAGES)
     for phase in ("val", "test"):
         held_out = root / phase if cfg.model == "pix2pix" else root / f"{phase}A"
         if held_out.is_dir() and (cfg.model == "pix2pix" or (root / f"{phase}B").is_dir()):
             try:
-                _, ds = build_dataset(
-                    cfg, phase, multiple, train=False, max_images=cfg.sample_count
-                )
+                _, ds = build_dataset(cfg, phase, multiple, train=False, max_images=count)
                 break
             except DatasetError:
                 continue
     else:
         phase = "train"
-        _, ds = build_dataset(cfg, phase, multiple, train=False, max_images=cfg.sample_count)
-    items = [ds[i] for i in range(min(cfg.sample_count, len(ds)))]
-    return default_collate(items), phase
+        _, ds = build_dataset(cfg, phase, multiple, train=False, max_images=count)
+    return [ds[i] for i in range(min(count, len(ds)))], phase
+
+
+def heldout_losses(model: TranslationModel, items: list[dict], batch_size: int = 8) -> dict:
+    """The model's held-out losses (generators in eval mode), averaged over ``items``."""
+    sums: dict[str, float] = {}
+    for i in range(0, len(items), batch_size):
+        chunk = items[i : i + batch_size]
+        for k, v in model.heldout_losses(default_collate(chunk)).items():
+            sums[k] = sums.get(k, 0.0) + v * len(chunk)
+    return {k: v / len(items) for k, v in sums.items()}
 
 
 class Meter:
@@ -296,7 +308,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         elif dist.main:
             run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(run_dir)
-        samples = sample_batch(cfg, multiple) if dist.main and cfg.sample_every else None
+        heldout, heldout_phase = (None, "")
+        if dist.main and cfg.sample_every:
+            heldout, heldout_phase = heldout_set(cfg, multiple)
 
         def save(final: bool = False, **extra) -> Path:
             state = {
@@ -326,12 +340,15 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             return saved
 
         def write_samples() -> None:
-            titles, columns = model.visuals(samples[0])
-            caption = f"step {step}, epoch {epoch + 1} ({samples[1]} images)"
+            """A sample sheet, and the held-out losses into the log."""
+            titles, columns = model.visuals(default_collate(heldout[: cfg.sample_count]))
+            caption = f"step {step}, epoch {epoch + 1} ({heldout_phase} images)"
             path = run_dir / SAMPLES / f"{ckpt.checkpoint_name(step)}.png"
-            from .images import save_image
-
             save_image(sample_sheet(titles, columns, caption), path)
+            record = {"step": step, "epoch": epoch + batch_in_epoch / steps_per_epoch,
+                      **heldout_losses(model, heldout)}  # fmt: skip
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
 
         # ---- the loop -----------------------------------------------------------------------
         start_step = step
@@ -385,7 +402,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
                         t_log = now
                     if step % cfg.log_every == 0:
                         log_meter.reset()
-                    if samples is not None and step % cfg.sample_every == 0:
+                    if heldout is not None and step % cfg.sample_every == 0:
                         write_samples()
                     if dist.main and cfg.save_every and step % cfg.save_every == 0:
                         save()
@@ -415,7 +432,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         diff = model.max_rank_difference() if dist.enabled else None
         final = ckpt.latest_checkpoint(run_dir) if dist.main else None
         if dist.main:
-            if samples is not None and step % cfg.sample_every:
+            if heldout is not None and step % cfg.sample_every:
                 write_samples()
             if step != start_step or final is None:
                 extra = {} if diff is None else {"max_rank_difference": diff}
