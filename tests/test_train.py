@@ -111,8 +111,10 @@ def test_pix2pix_end_to_end(tmp_path, capsys):
 
     assert main(["test", str(run), "--data", str(root), "--batch-size", "2", "--quiet"]) == 0
     out = run / "test_data_step_00000005"
-    assert len(list((out / "images").glob("*_output.png"))) == 3
-    assert (out / "images" / "façade 1_target.png").is_file()
+    assert len(list((out / "output").glob("*.png"))) == 3
+    assert (out / "target" / "façade 1.png").is_file() and (
+        out / "input" / "façade 1.png"
+    ).is_file()
     assert (out / "index.html").read_text(encoding="utf-8").count("<tr>") == 4  # header + 3
 
 
@@ -157,8 +159,8 @@ def test_cyclegan_end_to_end(tmp_path):
 
     out = tmp_path / "results"
     assert main(["test", str(run), "--data", str(root), "--out", str(out), "--quiet"]) == 0
-    assert len(list((out / "images").glob("*_AtoB_output.png"))) == 3
-    assert len(list((out / "images").glob("*_BtoA_output.png"))) == 4
+    assert len(list((out / "AtoB" / "output").glob("*.png"))) == 3
+    assert len(list((out / "BtoA" / "output").glob("*.png"))) == 4
 
 
 @pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])

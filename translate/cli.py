@@ -423,6 +423,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     done = ", ".join(f"{n} {d}" for d, n in report.images.items())
     skipped = f", skipped {report.skipped} unreadable" if report.skipped else ""
     print(f"translated {done}{skipped}: {report.index}")
+    if (report.out_dir / "target").is_dir():
+        print(f"score them: translate eval {report.out_dir / 'output'} {report.out_dir / 'target'}")
     return 0
 
 

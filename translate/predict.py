@@ -1,6 +1,10 @@
 """``translate test``: run a trained run's generator(s) over a test split and write the results
 with an HTML index (every image, any batch size).
 
+Results go to ``OUT/input/``, ``OUT/output/`` and ``OUT/target/`` under the same file names (for
+CycleGAN one such set per direction, ``OUT/AtoB/...``), so ``translate eval OUT/output
+OUT/target`` scores them directly.
+
 pix2pix: a paired folder (aligned A|B files or A/ and B/ folders) gives input | output | target;
 with ``single`` the folder holds inputs only. CycleGAN: ``testA``/``testB`` (or ``A``/``B``) are
 translated by G_A and G_B; a plain folder of images is translated in ``direction``.
@@ -117,8 +121,9 @@ def run_test(
                 fake = G(batch[in_key].to(dev)).cpu()
             paths = batch[f"{in_key}_path"]
             for i, path in enumerate(paths):
-                stem = _unique_stem(path, seen) + (f"_{job_dir}" if len(jobs) > 1 else "")
-                files = [out_dir / "images" / f"{stem}_{kind}.png" for kind in header]
+                stem = _unique_stem(path, seen)
+                base = out_dir / job_dir if len(jobs) > 1 else out_dir
+                files = [base / kind / f"{stem}.png" for kind in header]
                 tensors = [batch[in_key][i], fake[i]] + (
                     [batch[target_key][i]] if target_key else []
                 )
