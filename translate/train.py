@@ -252,6 +252,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         if dist.main:
             tqdm.write(msg)
 
+    log_file = None
     try:
         # ---- data ---------------------------------------------------------------------------
         multiple = size_multiple(cfg)
@@ -432,17 +433,18 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         diff = model.max_rank_difference() if dist.enabled else None
         final = ckpt.latest_checkpoint(run_dir) if dist.main else None
         if dist.main:
-            if heldout is not None and step % cfg.sample_every:
+            if heldout is not None and step % cfg.sample_every and step != start_step:
                 write_samples()
             if step != start_step or final is None:
                 extra = {} if diff is None else {"max_rank_difference": diff}
                 final = save(final=True, **extra)
-            log_file.close()
             if diff is not None:
                 say(f"torchrun: largest parameter difference between ranks: {diff:g}")
             say(f"saved {final} ({time.time() - t_start:.0f} s)")
         return TrainResult(run_dir, step, epoch, final, last_losses, time.time() - t_start, diff)
     finally:
+        if log_file is not None:
+            log_file.close()
         if dist.enabled:
             import torch.distributed as torch_dist
 
