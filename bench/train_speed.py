@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,51 +36,50 @@ REFERENCE = {"pix2pix": 0.70, "cyclegan": 8.2}  # s/iter of the reference code, 
 REFERENCE_UNITS = {"pix2pix": 41.0, "cyclegan": 482.0}
 
 
-def unit_seconds(torch, repeats: int = 30) -> float:
+def timed(fn, repeats: int) -> tuple[float, float, float]:
+    """(median wall seconds, min wall seconds, median process CPU seconds) of ``fn()``."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), min(wall), statistics.median(cpu)
+
+
+def unit(torch, repeats: int = 30) -> tuple[float, float, float]:
     import torch.nn.functional as F
 
     x = torch.randn(1, 256, 64, 64)
     w = torch.randn(256, 256, 3, 3)
     for _ in range(5):
         F.conv2d(x, w, padding=1)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        F.conv2d(x, w, padding=1)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return timed(lambda: F.conv2d(x, w, padding=1), repeats)
 
 
-def step_seconds(model_name: str, steps: int, warmup: int, args) -> list[float]:
+def build_model(model_name: str, args):
     import torch
 
-    from translate.models import TranslationModel
     from translate.presets import build_config
     from translate.train import model_class
 
     preset = "facades" if model_name == "pix2pix" else "horse2zebra"
     gan = {"compile": args.compile, "channels_last": args.channels_last}
     cfg = build_config(model_name, preset, {"data": {"root": "unused"}, "gan": gan})
-    model: TranslationModel = model_class(model_name)(cfg, torch.device("cpu"))
+    model = model_class(model_name)(cfg, torch.device("cpu"))
     if args.baseline:  # the reference's optimiser: Adam with per-tensor (foreach) updates
         for name, opt in model.optimizers.items():
             params = [p for g in opt.param_groups for p in g["params"]]
             model.optimizers[name] = torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(0)
     batch = {k: torch.rand(1, 3, 256, 256, generator=gen) * 2 - 1 for k in ("A", "B")}
-    for _ in range(warmup):
-        model.train_step(batch)
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        model.train_step(batch)
-        times.append(time.perf_counter() - t)
-    return times
+    return model, batch
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", choices=["pix2pix", "cyclegan", "both"], default="both")
     parser.add_argument("--steps", type=int, default=20, help="timed pix2pix iterations")
@@ -102,32 +102,32 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"torch {torch.__version__}, {args.threads} threads, load average {load:.2f}, "
-        f"allocator tuned: {tuned}, fused Adam: {not args.baseline}, compile: {args.compile}"
+        f"torch {torch.__version__}, {args.threads} threads, load average {load:.2f} "
+        f"(on an idle machine ~0), allocator tuned: {tuned}, fused Adam: {not args.baseline}, "
+        f"compile: {args.compile}, channels_last: {args.channels_last}"
     )
     models = ["pix2pix", "cyclegan"] if args.model == "both" else [args.model]
     for name in models:
         steps = args.steps if name == "pix2pix" else args.cyclegan_steps
-        warmup = 3 if name == "pix2pix" else 2
-        before = unit_seconds(torch)
+        warmup = (3 if name == "pix2pix" else 2) + (3 if args.compile else 0)
+        model, batch = build_model(name, args)
+        u_before = unit(torch)
         t0 = time.perf_counter()
-        times = step_seconds(name, steps, warmup + (3 if args.compile else 0), args)
+        for _ in range(warmup):
+            model.train_step(batch)
+        wall, best, cpu = timed(partial(model.train_step, batch), steps)
         total = time.perf_counter() - t0
-        after = unit_seconds(torch)
-        unit = statistics.median([before, after])
-        s = statistics.median(times)
-        ratio = s / unit
+        u_after = unit(torch)
+        u_wall = statistics.median([u_before[0], u_after[0]])
+        u_cpu = statistics.median([u_before[2], u_after[2]])
+        ratio = wall / u_wall
         line = (
-            f"{name}: {s:.3f} s/iter (median of {steps}; min {min(times):.3f}), "
-            f"unit {unit * 1e3:.1f} ms (before {before * 1e3:.1f}, after {after * 1e3:.1f}), "
-            f"{ratio:.1f} units; reference {REFERENCE[name]} s"
+            f"{name}: {wall:.3f} s/iter (median of {steps}, min {best:.3f}), "
+            f"unit {u_wall * 1e3:.1f} ms -> {ratio:.1f} units; reference {REFERENCE[name]} s = "
+            f"{REFERENCE_UNITS[name]:.0f} units -> {REFERENCE_UNITS[name] / ratio:.2f}x; "
+            f"CPU time {cpu:.3f} s/iter = {cpu / u_cpu:.1f} units of CPU time"
         )
-        if name in REFERENCE_UNITS:
-            line += (
-                f" = {REFERENCE_UNITS[name]:.0f} units -> speed-up "
-                f"{REFERENCE_UNITS[name] / ratio:.2f}x"
-            )
-        print(line + f"; wall {total:.0f} s incl. warm-up")
+        print(line + f"; wall {total:.0f} s incl. warm-up", flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at the end {load:.2f}")
     return 0
