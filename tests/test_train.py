@@ -385,3 +385,19 @@ def test_flags_map_onto_the_config():
     cfg = build_config("pix2pix", "facades", {**over, "data": {"root": "x", "flip": False}})
     assert cfg.gan.betas == (0.4, 0.9) and cfg.discriminator.norm == "instance"
     assert cfg.data.direction == "BtoA"  # the preset's, not overridden
+
+
+@pytest.mark.parametrize(
+    ("model", "steps", "key"), [("pix2pix", 100, "G_L1"), ("cyclegan", 60, "cycle")]
+)
+def test_the_generators_learn(tmp_path, model, steps, key):
+    """On tiny data the reconstruction loss falls: pix2pix's L1 to its target (B = inverted A),
+    CycleGAN's cycle loss; a trainer that silently stopped learning fails here."""
+    make = aligned if model == "pix2pix" else unpaired
+    cfg = tiny_config(model, make(tmp_path / "data", n=4), tmp_path / "run", log_every=10,
+                      schedule={"max_steps": steps})  # fmt: skip
+    cfg = merge_overrides(cfg, {"generator": {"ngf": 8}, "discriminator": {"ndf": 8},
+                                "data": {"load_size": 32, "flip": False}})  # fmt: skip
+    train(cfg, progress=False)
+    losses = [r[key] for r in read_log(tmp_path / "run" / "log.jsonl")]
+    assert sum(losses[-3:]) / 3 < 0.85 * losses[0], losses
