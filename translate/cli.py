@@ -288,6 +288,370 @@ def cmd_app(args: argparse.Namespace) -> int:
     return 0
 
 
+# translate train / translate test
+
+# Every training flag: (flag, config path, type, choices, shown default, help). A shown default is
+# one value, or (pix2pix, cyclegan) where the models differ. Flags default to "not given" so that
+# presets and resumed runs are only overridden by what the user typed; the defaults shown here
+# repeat translate.config.default_config (importing it would slow down --help; a test keeps the
+# two equal). "*" in a path: the flag sets that field of both networks.
+_TRAIN_FLAGS = (
+    # data
+    ("--direction", "data.direction", str, ("AtoB", "BtoA"), "AtoB",
+     "pix2pix: AtoB translates the left/A image into the right/B one; BtoA the reverse"),
+    ("--load-size", "data.load_size", int, None, 286, "resize images to this side first"),
+    ("--crop-size", "data.crop_size", int, None, 256, "then crop a random square of this side"),
+    ("--preprocess", "data.preprocess", str,
+     ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"),
+     "resize_and_crop", "how images become network inputs (none: keep the size, rounded to the "
+     "network's size multiple)"),
+    ("--flip", "data.flip", bool, None, True, "random horizontal flips (the same on A and B)"),
+    ("--serial-batches", "data.serial_batches", bool, None, False,
+     "take images in order (unpaired: B in order instead of at random)"),
+    ("--skip-bad", "data.skip_bad", bool, None, False,
+     "leave out images that cannot be decoded (reported) instead of stopping"),
+    ("--max-images", "data.max_images", int, None, None, "use at most N images per side"),
+    ("--workers", "data.workers", int, None, 2, "data loading processes (0: in the main process)"),
+    # networks
+    ("--arch", "generator.arch", str, None, ("unet_256", "resnet_9blocks"),
+     "generator: unet_256, unet_128, resnet_9blocks, resnet_6blocks"),
+    ("--ngf", "generator.ngf", int, None, 64, "generator filters in the first layer"),
+    ("--ndf", "discriminator.ndf", int, None, 64, "discriminator filters in the first layer"),
+    ("--netd", "discriminator.arch", str, ("basic", "n_layers", "pixel"), "basic",
+     "discriminator: basic (70x70 PatchGAN), n_layers, pixel (1x1)"),
+    ("--n-layers-d", "discriminator.n_layers", int, None, 3, "depth of the n_layers PatchGAN"),
+    ("--norm", "*.norm", str, ("batch", "instance", "none"), ("batch", "instance"),
+     "normalisation in both networks"),
+    ("--dropout", "generator.dropout", bool, None, (True, False), "dropout in the generator"),
+    ("--input-nc", "generator.input_nc", int, (1, 3), 3, "channels of the generator's input"),
+    ("--output-nc", "generator.output_nc", int, (1, 3), 3, "channels of its output"),
+    ("--init", "init", str, ("normal", "xavier", "kaiming", "orthogonal"), "normal",
+     "weight initialisation"),
+    ("--init-gain", "init_gain", float, None, 0.02, "scale of the initial weights"),
+    # objective and losses
+    ("--gan-mode", "gan.objective", str,
+     ("minimax", "vanilla", "nonsaturating", "lsgan", "wgan", "wgangp", "hinge"),
+     ("vanilla", "lsgan"), "GAN objective"),
+    ("--n-critic", "gan.n_critic", int, None, "objective's", "D steps per G step"),
+    ("--gp-lambda", "gan.gp_lambda", float, None, "objective's", "gradient penalty weight"),
+    ("--clip-value", "gan.clip_value", float, None, "objective's", "WGAN weight clipping bound"),
+    ("--r1-gamma", "gan.r1_gamma", float, None, 0.0, "R1 penalty weight (0: off)"),
+    ("--r1-every", "gan.r1_every", int, None, 1, "lazy R1: apply every k D steps"),
+    ("--grad-clip", "gan.grad_clip", float, None, None, "max gradient norm (off if not given)"),
+    ("--lambda-l1", "loss.lambda_l1", float, None, 100.0, "pix2pix: weight of the L1 loss"),
+    ("--lambda-a", "loss.lambda_a", float, None, 10.0, "CycleGAN: weight of cycle A->B->A"),
+    ("--lambda-b", "loss.lambda_b", float, None, 10.0, "CycleGAN: weight of cycle B->A->B"),
+    ("--lambda-identity", "loss.lambda_identity", float, None, 0.5,
+     "CycleGAN: identity loss weight, relative to the cycle weights (0: off)"),
+    ("--pool-size", "gan.pool_size", int, None, (0, 50), "history of fakes shown to D (0: off)"),
+    # schedule
+    ("--batch-size", "batch_size", int, None, 1, "images per step (per process under torchrun)"),
+    ("--n-epochs", "schedule.n_epochs", int, None, 100, "epochs at the initial learning rate"),
+    ("--n-epochs-decay", "schedule.n_epochs_decay", int, None, 100,
+     "epochs of linear decay to 0 after those"),
+    ("--lr-policy", "schedule.policy", str, ("linear", "step", "cosine", "plateau"), "linear",
+     "learning-rate schedule"),
+    ("--optimizer", "gan.optimizer", str, ("adam", "rmsprop"), "objective's",
+     "adam, or rmsprop (wgan's)"),
+    ("--lr", "gan.lr", float, None, "objective's", "initial learning rate (2e-4; wgan 5e-5, "
+     "wgangp 1e-4)"),
+    ("--betas", "gan.betas", (float, float), None, "objective's",
+     "Adam's beta1 beta2 (0.5 0.999; wgangp 0 0.9)"),
+    ("--lr-decay-epochs", "schedule.step_epochs", int, None, 50,
+     "step policy: multiply the lr by 0.1 every N epochs"),
+    ("--max-steps", "schedule.max_steps", int, None, None,
+     "stop after N iterations in all (smoke runs, time budgets)"),
+    # run
+    ("--seed", "seed", int, None, 0, "random seed (same seed, same data, CPU: same result)"),
+    ("--device", "device", str, None, "auto", "auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps"),
+    ("--threads", "threads", int, None, None, "CPU threads for PyTorch (torch's choice if unset)"),
+    ("--amp", "gan.amp", str, ("off", "bf16", "fp16"), "off", "mixed precision (CUDA only)"),
+    ("--compile", "gan.compile", bool, None, False,
+     "torch.compile the networks (a minute or more to start, faster steps)"),
+    ("--channels-last", "gan.channels_last", bool, None, False, "channels-last memory layout"),
+    ("--sync-bn", "sync_bn", bool, None, False, "SyncBatchNorm across processes (torchrun)"),
+    ("--save-every", "save_every", int, None, 5000, "iterations between checkpoints (0: off)"),
+    ("--save-epoch-every", "save_epoch_every", int, None, 5, "epochs between checkpoints (0: off)"),
+    ("--keep", "keep", int, None, 3, "numbered checkpoints to keep"),
+    ("--log-every", "log_every", int, None, 100, "iterations between log lines"),
+    ("--sample-every", "sample_every", int, None, 400, "iterations between sample sheets (0: off)"),
+    ("--sample-count", "sample_count", int, None, 4, "images per sample sheet"),
+    ("--domain-a", "domain_a", str, None, "A", "name of the A images (for samples and exports)"),
+    ("--domain-b", "domain_b", str, None, "B", "name of the B images"),
+)  # fmt: skip
+
+# What may change when a run is resumed; everything else is fixed by its config.json.
+_RESUMABLE = {
+    "schedule.n_epochs", "schedule.n_epochs_decay", "schedule.max_steps", "save_every",
+    "save_epoch_every", "keep", "log_every", "sample_every", "device", "threads", "data.workers",
+    "gan.amp", "gan.compile",
+}  # fmt: skip
+
+PRESET_NAMES = (
+    "facades", "edges2shoes", "maps", "horse2zebra", "summer2winter_yosemite", "monet2photo",
+    "pix2pix-small", "facades-small", "edges2shoes-small", "cyclegan-small",
+    "summer2winter-small", "monet2photo-small",
+)  # fmt: skip
+
+
+def _dest(flag: str) -> str:
+    return "opt_" + flag.lstrip("-").replace("-", "_")
+
+
+def _shown(default) -> str:
+    if isinstance(default, tuple):
+        return f"pix2pix: {_shown(default[0])}, cyclegan: {_shown(default[1])}"
+    if default is None:
+        return "not set"
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return str(default)
+
+
+def _train_overrides(args: argparse.Namespace) -> dict:
+    """The flags the user gave, as nested config overrides."""
+    out: dict = {}
+    for flag, path, *_ in _TRAIN_FLAGS:
+        if not hasattr(args, _dest(flag)):
+            continue
+        value = getattr(args, _dest(flag))
+        paths = (
+            [path]
+            if not path.startswith("*.")
+            else ["generator." + path[2:], "discriminator." + path[2:]]
+        )
+        for p in paths:
+            node = out
+            *parents, leaf = p.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+    return out
+
+
+def _flatten(d: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in d.items():
+        keys += _flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else [prefix + k]
+    return keys
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .checkpoint import CheckpointError
+    from .config import TrainConfig
+    from .data import DatasetError
+    from .images import ImageReadError
+    from .presets import build_config, merge_overrides
+    from .train import default_run_dir, prepare_run, train
+
+    overrides = _train_overrides(args)
+    try:
+        if args.resume:
+            fixed = [k for k in _flatten(overrides) if k not in _RESUMABLE]
+            given = [a for a in ("model", "preset", "data", "out") if getattr(args, a)]
+            if fixed or given:
+                names = [f"--{k.split('.')[-1].replace('_', '-')}" for k in fixed] + [
+                    a if a == "model" else f"--{a}" for a in given
+                ]
+                raise CLIError(
+                    f"--resume continues {args.resume} with its own config.json; these cannot "
+                    f"change: {', '.join(names)} (allowed: --n-epochs, --n-epochs-decay, "
+                    "--max-steps, --save-every, --device, --threads, --workers, ...)"
+                )
+            cfg = TrainConfig.load(args.resume)
+            cfg = merge_overrides(cfg, {**overrides, "run_dir": str(args.resume)})
+            cfg.save(args.resume)
+        else:
+            if not args.model and not args.preset:
+                raise CLIError("name the model (translate train pix2pix|cyclegan ...) or --preset")
+            if not args.data:
+                raise CLIError("--data DIR is required (the dataset folder)")
+            overrides.setdefault("data", {})["root"] = str(args.data)
+            cfg = build_config(args.model, args.preset, overrides)
+            out = args.out or default_run_dir(cfg)
+            cfg = prepare_run(merge_overrides(cfg, {"run_dir": str(out)}))
+        _record_command(cfg.run_dir)
+        result = train(cfg, resume=bool(args.resume), progress=not args.quiet)
+    except (
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        ImageReadError,
+        DatasetError,
+        CheckpointError,
+    ) as e:
+        raise CLIError(str(e)) from e
+    if result.checkpoint is not None:
+        print(f"run folder: {result.run_dir} (step {result.step}, see index.html)")
+    return 0
+
+
+def _record_command(run_dir: str) -> None:
+    """Append the exact command line to RUN_DIR/command.txt (rank 0 only)."""
+    import os
+    import shlex
+    import time
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    line = f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {shlex.join(sys.orig_argv)}\n"
+    with open(path / "command.txt", "a", encoding="utf-8") as fh:
+        fh.write(line)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DatasetError
+    from .images import ImageReadError
+    from .predict import run_test
+
+    try:
+        report = run_test(
+            args.run,
+            args.data,
+            args.out,
+            direction=args.direction,
+            single=args.single,
+            phase=args.phase,
+            batch_size=args.batch_size,
+            device=args.device,
+            preprocess=args.preprocess,
+            max_images=args.max_images,
+            skip_bad=args.skip_bad,
+            progress=not args.quiet,
+        )
+    except (ValueError, FileNotFoundError, ImageReadError, DatasetError, CheckpointError) as e:
+        raise CLIError(str(e)) from e
+    done = ", ".join(f"{n} {d}" for d, n in report.images.items())
+    skipped = f", skipped {report.skipped} unreadable" if report.skipped else ""
+    print(f"translated {done}{skipped}: {report.index}")
+    if (report.out_dir / "target").is_dir():
+        print(f"score them: translate eval {report.out_dir / 'output'} {report.out_dir / 'target'}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .train import write_report
+
+    try:
+        page = write_report(args.run)
+    except (ValueError, FileNotFoundError) as e:
+        raise CLIError(str(e)) from e
+    print(f"wrote {Path(args.run) / 'losses.png'} and {page}")
+    return 0
+
+
+def _add_report_parser(sub, fmt) -> None:
+    p = sub.add_parser(
+        "report",
+        help="redraw a run's loss curves and HTML page (also while it trains)",
+        description="Draw RUN/losses.png from RUN/log.jsonl and write RUN/index.html with the "
+        "sample sheets; training does this at the end, this command any time.",
+        formatter_class=fmt,
+    )
+    p.add_argument("run", help="training run folder")
+    p.set_defaults(func=cmd_report)
+
+
+def _add_train_parser(sub, fmt) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train pix2pix or CycleGAN on your folders (or continue a run with --resume)",
+        description="Train a model into a run folder (config.json, checkpoints, log.jsonl, "
+        "sample sheets, losses.png, index.html). Defaults are the reference's published "
+        "settings for the model; a --preset sets several at once; flags override both. Under "
+        "torchrun (torchrun --nproc_per_node N -m translate train ...) it trains with DDP.",
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "model",
+        nargs="?",
+        choices=["pix2pix", "cyclegan"],
+        help="pix2pix (paired data) or cyclegan (unpaired)",
+    )
+    p.add_argument(
+        "--data",
+        help="dataset folder (train/ with A|B images, or A/ and B/; CycleGAN: trainA/ and trainB/)",
+    )
+    p.add_argument("--out", help="run folder to create (default: runs/<data>_<model or preset>)")
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="named settings: "
+        + ", ".join(PRESET_NAMES)
+        + " (the -small ones are CPU-sized, not the published settings)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue this run from its latest checkpoint, exactly where it stopped",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    group = p.add_argument_group("training settings (not given: the preset's or model's default)")
+    for flag, _path, kind, choices, default, text in _TRAIN_FLAGS:
+        help_text = f"{text} (default: {_shown(default)})"
+        if kind is bool:
+            group.add_argument(
+                flag,
+                dest=_dest(flag),
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
+        else:
+            many = isinstance(kind, tuple)  # a fixed number of values, e.g. --betas B1 B2
+            metavar = {int: "N", float: "X", str: "NAME"}[kind[0] if many else kind]
+            group.add_argument(
+                flag,
+                dest=_dest(flag),
+                type=kind[0] if many else kind,
+                nargs=len(kind) if many else None,
+                choices=choices,
+                metavar=None if choices else metavar,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
+    p.set_defaults(func=cmd_train)
+
+
+def _add_test_parser(sub, fmt) -> None:
+    p = sub.add_parser(
+        "test",
+        help="run a trained model over a test split; images and an HTML index",
+        description="Translate every image of a test split with the run's latest checkpoint "
+        "(or the checkpoint given) and write input/output(/target) images plus index.html.",
+        formatter_class=fmt,
+    )
+    p.add_argument("run", help="run folder, or a checkpoint folder inside one")
+    p.add_argument("--data", required=True, help="dataset folder (its test split is used)")
+    p.add_argument("--out", help="output folder (default: RUN/test_<data>_<checkpoint>)")
+    p.add_argument("--phase", default="test", help="split: test, val, train")
+    p.add_argument(
+        "--direction",
+        choices=["AtoB", "BtoA"],
+        help="CycleGAN: translate only this way (default: both ways found in --data)",
+    )
+    p.add_argument(
+        "--single",
+        action="store_true",
+        help="--data holds input images only (no targets, no A/B split)",
+    )
+    p.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    p.add_argument(
+        "--preprocess",
+        choices=["resize_and_crop", "none"],
+        help="resize_and_crop: resize to the training crop size; none: keep each "
+        "image's size, rounded to the network's multiple (default: the run's)",
+    )
+    p.add_argument("--max-images", type=int, help="translate at most N images per side")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_test)
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -573,6 +937,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_app)
 
+    _add_train_parser(sub, fmt)
+    _add_test_parser(sub, fmt)
+    _add_report_parser(sub, fmt)
     return parser
 
 
