@@ -4,15 +4,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_data import TINY_FLAGS, unpaired
 
-pytest.importorskip("translate.checkpoint", reason="needs the trainers (translate.checkpoint)")
-
-from tiny_data import TINY_FLAGS, unpaired  # noqa: E402
-
-from translate import checkpoint as ckpt  # noqa: E402
-from translate.cli import main  # noqa: E402
-from translate.images import from_array, to_tensor  # noqa: E402
-from translate.inference import Translator  # noqa: E402
+from translate import checkpoint as ckpt
+from translate.cli import main
+from translate.images import from_array, to_tensor
+from translate.inference import Translator
 
 
 @pytest.fixture(scope="module")
