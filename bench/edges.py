@@ -21,17 +21,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import unit_seconds  # noqa: E402
+
 from translate.edges import EdgeConfig, edge_mask, take_half  # noqa: E402
 from translate.images import load_image  # noqa: E402
-
-
-def unit_seconds(repeats: int = 10) -> float:
-    x, w = torch.randn(1, 256, 64, 64), torch.randn(256, 256, 3, 3)
-    torch.nn.functional.conv2d(x, w, padding=1)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        torch.nn.functional.conv2d(x, w, padding=1)
-    return (time.perf_counter() - start) / repeats
 
 
 def within(mask: np.ndarray, other: np.ndarray, tol: float) -> float:
