@@ -9,6 +9,7 @@ objective, penalties, freezing of D and the optimiser step all live in the core.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import torch
@@ -76,7 +77,7 @@ def make_optimizer(params, cfg: GANConfig, device: torch.device) -> torch.optim.
     return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
 
 
-class TranslationModel:
+class TranslationModel(ABC):
     """Base of the trainers. ``nets`` holds the plain modules (checkpoints save these);
     ``train_nets`` the modules to call while training (DDP-wrapped and/or compiled);
     ``frozen_nets`` what a discriminator is called through while the generator steps (without
@@ -137,16 +138,17 @@ class TranslationModel:
         ]
 
     # -- what subclasses provide ---------------------------------------------------------------
+    @abstractmethod
     def train_step(self, batch: dict) -> dict[str, float]:
-        raise NotImplementedError
+        """One iteration (D and G updates in the model's order); losses as floats."""
 
+    @abstractmethod
     def visuals(self, batch: dict) -> tuple[list[str], list[torch.Tensor]]:
         """Column titles and (N, C, H, W) tensors for a sample sheet, generators in eval mode."""
-        raise NotImplementedError
 
+    @abstractmethod
     def heldout_losses(self, batch: dict) -> dict[str, float]:
         """Losses on held-out images (generators in eval mode), for the log."""
-        raise NotImplementedError
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict:
