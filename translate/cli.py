@@ -339,6 +339,8 @@ _TRAIN_FLAGS = (
     ("--r1-every", "gan.r1_every", int, None, 1, "lazy R1: apply every k D steps"),
     ("--grad-clip", "gan.grad_clip", float, None, None, "max gradient norm (off if not given)"),
     ("--lambda-l1", "loss.lambda_l1", float, None, 100.0, "pix2pix: weight of the L1 loss"),
+    ("--lambda-gan", "loss.lambda_gan", float, None, 1.0,
+     "pix2pix: weight of the adversarial loss (0: L1 alone, D is not trained)"),
     ("--lambda-a", "loss.lambda_a", float, None, 10.0, "CycleGAN: weight of cycle A->B->A"),
     ("--lambda-b", "loss.lambda_b", float, None, 10.0, "CycleGAN: weight of cycle B->A->B"),
     ("--lambda-identity", "loss.lambda_identity", float, None, 0.5,

@@ -58,10 +58,11 @@ class ScheduleConfig:
 
 @dataclass
 class LossConfig:
-    """The trainers' own loss weights. pix2pix uses ``lambda_l1``; CycleGAN the cycle weights
-    and the identity weight (relative to the cycle weight)."""
+    """The trainers' own loss weights. pix2pix uses ``lambda_l1`` and ``lambda_gan``; CycleGAN
+    the cycle weights and the identity weight (relative to the cycle weight)."""
 
     lambda_l1: float = 100.0
+    lambda_gan: float = 1.0  # pix2pix: 0 gives the paper's L1-only baseline (no D at all)
     lambda_a: float = 10.0  # cycle A -> B -> A
     lambda_b: float = 10.0  # cycle B -> A -> B
     lambda_identity: float = 0.5

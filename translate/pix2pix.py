@@ -6,7 +6,8 @@ this input* looks like (a conditional 70x70 PatchGAN). G minimises the adversari
 lambda * |y - y'|_1: L1 gets the low frequencies right, the GAN term makes the result sharp.
 
 One iteration, as in the reference: G forward, then a D step on the detached output, then a G step
-through the frozen D.
+through the frozen D. With ``lambda_gan = 0`` there is no D step and G learns from L1 alone: the
+paper's blurry L1-only baseline.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Pix2Pix(TranslationModel):
     def train_step(self, batch: dict) -> dict[str, float]:
         core, G, D = self.core, self.train_nets["G"], self.train_nets["D"]
         real_in, real_out = self.inputs(batch)
+        if self.cfg.loss.lambda_gan == 0:
+            return self.l1_only_step(real_in, real_out)
         g_steps = self.generator_steps_now()
 
         with core.autocast(), torch.set_grad_enabled(g_steps):
@@ -61,10 +64,16 @@ class Pix2Pix(TranslationModel):
                 loss_gan = core.generator_loss(self.frozen_nets["D"], fake_pair)
                 with core.autocast():
                     loss_l1 = F.l1_loss(fake_out, real_out).float()
-                loss_g = loss_gan + self.cfg.loss.lambda_l1 * loss_l1
+                loss_g = self.cfg.loss.lambda_gan * loss_gan + self.cfg.loss.lambda_l1 * loss_l1
             core.step(loss_g, self.optimizers["G"], [self.nets["G"]])
             logs.update(G_GAN=loss_gan.item(), G_L1=loss_l1.item())
         return logs
+
+    def l1_only_step(self, real_in: torch.Tensor, real_out: torch.Tensor) -> dict[str, float]:
+        with self.core.autocast():
+            loss_l1 = F.l1_loss(self.train_nets["G"](real_in), real_out).float()
+        self.core.step(self.cfg.loss.lambda_l1 * loss_l1, self.optimizers["G"], [self.nets["G"]])
+        return {"G_L1": loss_l1.item()}
 
     def heldout_losses(self, batch: dict) -> dict[str, float]:
         _, (_, fake, target) = self.visuals(batch)
