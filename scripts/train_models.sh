@@ -31,7 +31,7 @@ season)
         --n-epochs 20 --n-epochs-decay 20 ;;
 style)
     train style cyclegan --preset monet2photo-small --data "$DATA/monet2photo_kaggle256" \
-        --n-epochs 4 --n-epochs-decay 4 ;;
+        --n-epochs 5 --n-epochs-decay 5 ;;
 facades)
     train facades pix2pix --preset facades-small --data "$DATA/facades" \
         --n-epochs 30 --n-epochs-decay 30 ;;
@@ -46,6 +46,6 @@ sketch-data)  # sketch|photo pairs made with the project's edge extractor
     done ;;
 sketch)
     train sketch pix2pix --preset edges2shoes-small --data runs/sketch-data \
-        --n-epochs 25 --n-epochs-decay 25 ;;
+        --n-epochs 30 --n-epochs-decay 30 ;;
 *) echo "unknown model: $1" >&2; exit 2 ;;
 esac
