@@ -249,6 +249,11 @@ def test_resume_refuses_to_change_the_model(tmp_path, capsys):
     # Train longer by raising the budget: continues from step 1.
     assert main(["train", "--resume", str(run), "--max-steps", "2", "--quiet"]) == 0
     assert ckpt.latest_checkpoint(run).name == "step_00000002"
+    # The dataset may have moved (a shipped checkpoint on another machine): --data follows it.
+    moved = root.rename(tmp_path / "moved")
+    args = ["train", "--resume", str(run), "--data", str(moved), "--max-steps", "3", "--quiet"]
+    assert main(args) == 0
+    assert TrainConfig.load(run).data.root == str(moved)
 
 
 def test_bad_data_is_a_one_line_error(tmp_path, capsys):

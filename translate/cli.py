@@ -450,7 +450,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             fixed = [k for k in _flatten(overrides) if k not in _RESUMABLE]
-            given = [a for a in ("model", "preset", "data", "out") if getattr(args, a)]
+            given = [a for a in ("model", "preset", "out") if getattr(args, a)]
             if fixed or given:
                 names = [f"--{k.split('.')[-1].replace('_', '-')}" for k in fixed] + [
                     a if a == "model" else f"--{a}" for a in given
@@ -458,8 +458,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise CLIError(
                     f"--resume continues {args.resume} with its own config.json; these cannot "
                     f"change: {', '.join(names)} (allowed: --n-epochs, --n-epochs-decay, "
-                    "--max-steps, --save-every, --device, --threads, --workers, ...)"
+                    "--max-steps, --data, --save-every, --device, --threads, --workers, ...)"
                 )
+            if args.data:  # the same dataset in another place (a shipped checkpoint, a new disk)
+                overrides.setdefault("data", {})["root"] = str(args.data)
             cfg = TrainConfig.load(args.resume)
             cfg = merge_overrides(cfg, {**overrides, "run_dir": str(args.resume)})
             cfg.save(args.resume)
@@ -575,7 +577,8 @@ def _add_train_parser(sub, fmt) -> None:
     )
     p.add_argument(
         "--data",
-        help="dataset folder (train/ with A|B images, or A/ and B/; CycleGAN: trainA/ and trainB/)",
+        help="dataset folder (train/ with A|B images, or A/ and B/; CycleGAN: trainA/ and "
+        "trainB/); with --resume: where the run's dataset is now",
     )
     p.add_argument("--out", help="run folder to create (default: runs/<data>_<model or preset>)")
     p.add_argument(
