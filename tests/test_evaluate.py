@@ -58,7 +58,25 @@ def test_paired_by_name_reports_known_scores(tmp_path, capsys):
 
     code, out, _ = _run(capsys, outs, tgts)
     assert code == 0 and "L1" in out and "PSNR" in out and "SSIM" in out
-    assert "1 targets have no output" in out
+    assert "1 targets have no output" in out and "sharpness" in out
+
+
+def test_paired_reports_blurred_outputs_as_less_sharp(tmp_path):
+    """The paper's L1-only complaint, measurable: blurred outputs score lower sharpness than
+    their targets, exact copies the same."""
+    from PIL import ImageFilter
+
+    outs, blurred, tgts = tmp_path / "out", tmp_path / "blur", tmp_path / "tgt"
+    for i in range(2):
+        t = _texture(i, (48, 48), noise=0.3)
+        _save(tgts, f"{i}.png", t)
+        _save(outs, f"{i}.png", t)
+        blurred.mkdir(exist_ok=True)
+        from_array(t).filter(ImageFilter.GaussianBlur(1.5)).save(blurred / f"{i}.png")
+    same, blur = evaluate_paired(outs, tgts), evaluate_paired(blurred, tgts)
+    assert same.sharpness == pytest.approx(same.target_sharpness)
+    assert blur.sharpness < 0.6 * blur.target_sharpness
+    assert blur.target_sharpness == pytest.approx(same.target_sharpness)
 
 
 def test_paired_against_aligned_halves(tmp_path, capsys):

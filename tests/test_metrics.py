@@ -18,6 +18,7 @@ from translate.metrics import (
     mmd2,
     psnr,
     roc_auc,
+    sharpness,
     sqrtm_psd,
     ssim,
 )
@@ -110,6 +111,23 @@ def test_ssim_orders_by_degradation():
     rng = np.random.default_rng(7)
     scores = [ssim(x, x + rng.normal(0, s, x.shape)) for s in (0.01, 0.05, 0.2)]
     assert scores[0] > scores[1] > scores[2]
+
+
+def test_sharpness_of_known_ramps_and_blur(data_dir):
+    """A horizontal ramp rising 0.1 per pixel has gradient magnitude 0.1 everywhere; a flat
+    image 0; and blurring a real photo makes it less sharp."""
+    ramp = torch.arange(16, dtype=torch.float64).mul(0.1).sub(0.8).expand(3, 8, 16)
+    assert sharpness(ramp) == pytest.approx(0.1)
+    assert sharpness(torch.zeros(1, 8, 8)) == 0
+    from PIL import ImageFilter
+
+    from translate.images import load_image, to_tensor
+
+    photo = load_image(data_dir / "facades" / "val" / "1.jpg").crop((0, 0, 256, 256))
+    blurred = photo.filter(ImageFilter.GaussianBlur(2))
+    assert sharpness(to_tensor(blurred)) < 0.6 * sharpness(to_tensor(photo))
+    with pytest.raises(ValueError, match="2x2"):
+        sharpness(torch.zeros(3, 1, 5))
 
 
 def test_bad_inputs_give_clear_errors():

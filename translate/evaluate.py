@@ -70,6 +70,8 @@ class PairedReport:
     l1: float
     psnr: float  # dB, mean over images; inf if every output equals its target
     ssim: float
+    sharpness: float = math.nan  # mean gradient magnitude of the outputs ...
+    target_sharpness: float = math.nan  # ... and of the targets: blur shows as output < target
     unmatched_targets: int = 0  # targets with no output (ignored)
     per_image: list[dict] = field(default_factory=list)  # name, l1, psnr, ssim
     split: str | None = None
@@ -87,6 +89,8 @@ class PairedReport:
             f"  L1    {self.l1:.4f}   (mean |output - target| on the [-1, 1] pixel scale)",
             f"  PSNR  {self.psnr:.2f} dB",
             f"  SSIM  {self.ssim:.4f}",
+            f"  sharpness  {self.sharpness:.4f} (outputs) vs {self.target_sharpness:.4f} (targets)"
+            "   (mean gradient magnitude; blur lowers it)",
         ]
         if self.unmatched_targets:
             lines.append(f"  note: {self.unmatched_targets} targets have no output (not scored)")
@@ -145,6 +149,8 @@ def evaluate_paired(
                 "ssim": metrics.ssim(a, b)
                 if min(a.shape[-2:]) >= metrics.SSIM_WINDOW
                 else math.nan,
+                "sharpness": metrics.sharpness(a),
+                "target_sharpness": metrics.sharpness(b),
             }
         )
     ssims = [r["ssim"] for r in rows if not math.isnan(r["ssim"])]
@@ -157,6 +163,8 @@ def evaluate_paired(
         l1=float(np.mean([r["l1"] for r in rows])),
         psnr=float(np.mean([r["psnr"] for r in rows])),
         ssim=float(np.mean(ssims)),
+        sharpness=float(np.mean([r["sharpness"] for r in rows])),
+        target_sharpness=float(np.mean([r["target_sharpness"] for r in rows])),
         unmatched_targets=len(tgts) - len(outs),
         per_image=rows,
         split=split,
