@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the bundled demo models on a CPU, resumably.
 #
-#   scripts/train_models.sh season|style|facades|facades-l1|sketch-data|sketch   (one model)
+#   scripts/train_models.sh season|style|vangogh|facades|facades-l1|sketch-data|sketch
 #
 # Each model trains into runs/<name>/ with the exact command in runs/<name>/command.txt (written by
 # `translate train`) and its log in log.jsonl; running the same line again after a stop continues
@@ -32,6 +32,9 @@ season)
 style)
     train style cyclegan --preset monet2photo-small --data "$DATA/monet2photo_kaggle256" \
         --n-epochs 5 --n-epochs-decay 5 ;;
+vangogh)
+    train vangogh cyclegan --preset cyclegan-small --data "$DATA/vangogh2photo" \
+        --domain-a "Van Gogh painting" --domain-b photo --n-epochs 5 --n-epochs-decay 5 ;;
 facades)
     train facades pix2pix --preset facades-small --data "$DATA/facades" \
         --n-epochs 30 --n-epochs-decay 30 ;;
