@@ -103,6 +103,8 @@ class ModelPool:
                 self.problems.append(f"{entry.path.name}: unusable metadata ({e})")
                 continue
             card = entry.path.with_suffix(".md")
+            if not card.is_file():  # NAME.int8.onnx shares NAME.md with its fp32 model
+                card = entry.path.with_name(entry.path.name.split(".")[0] + ".md")
             text = card.read_text(encoding="utf-8") if card.is_file() else ""
             self.models[entry.name] = ModelChoice(entry.name, entry.path, meta, text)
         self._translators: dict[str, object] = {}

@@ -159,6 +159,19 @@ def test_pool_lists_by_task_with_unambiguous_labels(models):
         pool.get(str(models / "a2b.onnx"))
 
 
+def test_an_int8_variant_shares_its_models_card(models):
+    """models/NAME.int8.onnx shows NAME.md unless it has a card of its own."""
+    (models / "summer2winter.md").write_text("# summer2winter\n\n## Limits\n\nColours only.\n")
+    identity_model(models / "summer2winter.int8.onnx", task="season", source_domain="summer",
+                   target_domain="winter", precision="int8")  # fmt: skip
+    pool = ModelPool(models)
+    assert "Colours only." in pool.get("summer2winter.int8").summary()
+    assert pool.get("summer2winter.int8").card_text == pool.get("summer2winter").card_text
+    assert pool.get("summer2winter_int8").card_text == ""  # another model, not a variant
+    (models / "summer2winter.int8.md").write_text("# int8 card\n")
+    assert ModelPool(models).get("summer2winter.int8").card_text == "# int8 card\n"
+
+
 def test_pool_skips_unreadable_models_and_says_which(models):
     m = onnx.load(str(models / "a2b.onnx"))
     for p in m.metadata_props:
