@@ -31,10 +31,10 @@ season)
         --n-epochs 20 --n-epochs-decay 20 ;;
 style)
     train style cyclegan --preset monet2photo-small --data "$DATA/monet2photo_kaggle256" \
-        --n-epochs 5 --n-epochs-decay 5 ;;
+        --n-epochs 4 --n-epochs-decay 4 ;;
 vangogh)
     train vangogh cyclegan --preset cyclegan-small --data "$DATA/vangogh2photo" \
-        --domain-a "Van Gogh painting" --domain-b photo --n-epochs 5 --n-epochs-decay 5 ;;
+        --domain-a "Van Gogh painting" --domain-b photo --n-epochs 4 --n-epochs-decay 4 ;;
 facades)
     train facades pix2pix --preset facades-small --data "$DATA/facades" \
         --n-epochs 30 --n-epochs-decay 30 ;;

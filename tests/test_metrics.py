@@ -21,6 +21,7 @@ from translate.metrics import (
     sharpness,
     sqrtm_psd,
     ssim,
+    target_share,
 )
 
 C1, C2 = (0.01 * 2.0) ** 2, (0.03 * 2.0) ** 2
@@ -301,6 +302,17 @@ def test_c2st_tells_different_sets_apart_and_not_equal_ones():
     assert abs(c2st_auc(a, b) - 0.5) < 0.15
     assert c2st_auc(a, b + np.array([1.5, 0, 0, 0, 0])) > 0.8
     assert c2st_auc(a, b, seed=3) == c2st_auc(a, b, seed=3)  # deterministic
+
+
+def test_target_share_tells_which_domain_images_look_like():
+    """Fitted on clean (source) vs noisy (target) images: new clean images are source, new
+    noisy ones target, and half-way images split between the two."""
+    clean, noisy = _textures(0, 60, 0.0), _textures(1, 60, 0.2)
+    assert target_share(clean, noisy, _textures(2, 40, 0.0)) < 0.1
+    assert target_share(clean, noisy, _textures(3, 40, 0.2)) > 0.9
+    assert 0.2 < target_share(clean, noisy, _textures(4, 40, 0.1)) < 0.8
+    with pytest.raises(ValueError, match="differ in sample shape"):
+        target_share(clean, noisy, _textures(5, 4, 0.0, size=16))
 
 
 def test_c2st_inputs_are_checked():

@@ -369,6 +369,31 @@ def c2st_auc(a, b, *, folds: int = 2, repeats: int = 5, l2: float = 1e-2, seed: 
     return float(np.mean(aucs))
 
 
+def target_share(source, target, images, l2: float = 1e-2) -> float:
+    """Share of ``images`` that a domain classifier puts on the ``target`` side.
+
+    The classifier is the C2ST's (logistic regression on :func:`image_statistics`, or on the
+    given features), fitted to tell real ``source`` images from real ``target`` ones. For an
+    unpaired translator it answers "did the outputs move to the target domain?": untranslated
+    inputs score low, real target images high, and a working translator's outputs in between
+    or above. Complements the C2ST AUC, which also catches artefacts that make outputs unlike
+    any real image."""
+    source, target = _c2st_inputs(source, "source set"), _c2st_inputs(target, "target set")
+    images = _c2st_inputs(images, "images")
+    if not source.shape[1:] == target.shape[1:] == images.shape[1:]:
+        raise ValueError(
+            f"sets differ in sample shape: {tuple(source.shape[1:])}, "
+            f"{tuple(target.shape[1:])}, {tuple(images.shape[1:])}"
+        )
+    x = torch.cat([source, target, images])
+    if x.dim() == 4:
+        x = image_statistics(x)
+    x = x.double().numpy()
+    n = len(source) + len(target)
+    y = np.concatenate([np.zeros(len(source)), np.ones(len(target))])
+    return float((_logistic_scores(x[:n], y, x[n:], l2) > 0).mean())
+
+
 def _logistic_scores(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, l2: float) -> np.ndarray:
     """Fit L2-regularised, class-balanced logistic regression by Newton's method (convex: a
     unique optimum, no initialisation or learning rate) and return decision values for
