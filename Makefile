@@ -39,8 +39,8 @@ test: $(VENV)/.stamp-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.stamp-dev
-	$(VENV)/bin/ruff check translate tests apps bench examples
-	$(VENV)/bin/ruff format --check translate tests apps bench examples
+	$(VENV)/bin/ruff check translate tests apps bench examples scripts
+	$(VENV)/bin/ruff format --check translate tests apps bench examples scripts
 
 clean-venv:
 	rm -rf $(VENV)

@@ -63,6 +63,7 @@ class Spec:
     limits: str
     directions: list[Direction] = field(default_factory=list)
     baseline_run: str = ""  # paired: the L1-only run shown beside this one
+    target_domain: str = ""  # pix2pix: a better name than the run's (which came from a preset)
 
 
 def unpaired(file: str, direction: str, folder: Path) -> Direction:
@@ -89,6 +90,7 @@ def specs(shared: Path) -> dict[str, Spec]:
             run="sketch",
             task="sketch-to-photo",
             title="Sketch -> photo (pix2pix)",
+            target_domain="photo",
             data=(
                 "Photos of `facades` (400 train) and `edges2shoes` (100 train), each turned into "
                 "an edge sketch with `translate edges` (Canny, thinning, small-component removal): "
@@ -258,7 +260,8 @@ def training_facts(run: Path) -> dict:
             seconds += r["time"] - last
         last = r["time"]
     tail = records[-max(1, len(records) // 10) :]
-    epochs = records[-1]["epoch"]
+    # A checkpoint between epochs counts whole epochs done; inside one, the log's fraction.
+    epochs = meta["epoch"] if meta.get("batch_in_epoch") == 0 else records[-1]["epoch"]
     skip = {"step", "epoch", "lr", "it_s", "time"}
     keys = [k for k in tail[-1] if k not in skip]
     losses = {k: sum(r[k] for r in tail if k in r) / len([r for r in tail if k in r]) for k in keys}
@@ -301,8 +304,13 @@ def export(spec: Spec, d: Direction, found: Path, models: Path, calib: str) -> d
     net, meta = load_source(found, direction=d.direction)
     run = found.parent.parent
     meta.task = spec.task
+    meta.target_domain = spec.target_domain or meta.target_domain
     meta.training_data = Path(TrainConfig.load(run).data.root).name
-    meta.description = f"{spec.title}: small demo model trained on a 2-core CPU (see the card)"
+    kind = "CycleGAN" if meta.model_type == "cyclegan" else "pix2pix"
+    meta.description = (
+        f"{meta.source_domain} -> {meta.target_domain}: a small {kind} demo model trained on a "
+        f"2-core CPU (card: models/{d.file}.md)"
+    )
     meta.license_note = spec.licence
     report = export_onnx(net, models / f"{d.file}.onnx", meta)
     print("\n".join(report.lines()))
@@ -337,14 +345,14 @@ def score_paired(spec: Spec, d: Direction, run: Path, models: Path, work: Path) 
     results["untrained"] = evaluate_paired(
         translate_folder(Translator(untrained), inputs, work / "untrained", size), targets
     )
-    columns = {"input": inputs, "untrained": work / "untrained"}
+    columns = {"input": inputs}
     if spec.baseline_run:
         base = ROOT / "runs" / spec.baseline_run
         results["l1_only"] = evaluate_paired(
             translate_folder(Translator(base), inputs, work / "l1_only", size), targets
         )
         columns["L1 only"] = work / "l1_only"
-    columns["L1 + cGAN (this model)"] = onnx_out
+    columns["L1 + cGAN"] = onnx_out
     columns["target"] = targets
     names = pick([p.stem for p in images_in(inputs)])
     if spec.run == "sketch":  # show shoes as well as facades
@@ -353,7 +361,7 @@ def score_paired(spec: Spec, d: Direction, run: Path, models: Path, work: Path) 
     sheet = sample_sheet(
         list(columns),
         [sheet_rows(f, names, size) for f in columns.values()],
-        caption=f"{d.file}: held-out inputs at {size} px",
+        caption=f"{d.file} (L1 + cGAN): held-out inputs at {size} px",
     )
     sheet.save(models / f"{d.file}.png")
     return {k: v.to_dict() for k, v in results.items()}
@@ -425,7 +433,7 @@ def _f(x, fmt=".3f") -> str:
 def write_card(name: str, spec: Spec, d: Direction, cfg: TrainConfig, facts: dict, results: dict):
     r = results[d.file]
     paired = cfg.model == "pix2pix"
-    src, dst = cfg.source_domain, cfg.target_domain
+    src, dst = cfg.source_domain, spec.target_domain or cfg.target_domain
     if d.direction == "BtoA" and not paired:
         src, dst = dst, src
     g, sched = cfg.generator, cfg.schedule
@@ -453,7 +461,7 @@ def write_card(name: str, spec: Spec, d: Direction, cfg: TrainConfig, facts: dic
         f"at {cfg.data.crop_size} px (crops of {cfg.data.load_size}-px images), best near it |",
         f"| data | {spec.data} |",
         f"| licence | {spec.licence} |",
-        f"| training | {facts['step']:,} iterations ({facts['epochs']:g} epochs, batch "
+        f"| training | {facts['step']:,} iterations ({round(facts['epochs'], 1):g} epochs, batch "
         f"{cfg.batch_size}), {facts['minutes']:.0f} min on 2 CPU cores (1 thread, another model "
         "training beside it) |",
         f"| command | `{facts['command']}` |",
