@@ -1,0 +1,142 @@
+"""The models shipped in models/ and checkpoints/: what the app serves out of the box and what a
+user continues training. Each must load, carry its metadata and card, translate real held-out
+images, agree with its checkpoint, and fit the repository's size budget."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from translate import checkpoint as ckpt
+from translate.catalog import list_models
+from translate.cli import main
+from translate.config import TrainConfig
+from translate.edges import extract_edges, take_half
+from translate.images import load_image, to_tensor
+from translate.inference import Translator
+from translate.metadata import ModelMetadata
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+CHECKPOINTS = ROOT / "checkpoints"
+APP_TASKS = ("sketch-to-photo", "labels-to-photo", "season", "style")
+
+# file -> (checkpoint folder, direction, a held-out image: (dataset, split, file), half or None)
+SHIPPED = {
+    "sketch2photo": ("sketch", "AtoB", None),
+    "facades_labels2photo": ("facades", "BtoA", ("facades", "val", "1.jpg", "right")),
+    "summer2winter": ("season", "AtoB", ("summer2winter_yosemite", "testA", None, None)),
+    "winter2summer": ("season", "BtoA", ("summer2winter_yosemite", "testB", None, None)),
+    "monet2photo": ("style", "AtoB", ("monet2photo_kaggle256", "testA", None, None)),
+    "photo2monet": ("style", "BtoA", ("monet2photo_kaggle256", "testB", None, None)),
+}
+
+
+def first_image(folder: Path) -> Path:
+    return sorted(folder.iterdir())[0]
+
+
+def fp32_models():
+    return [
+        e for e in list_models(MODELS) if ModelMetadata.from_props(e.metadata).precision == "fp32"
+    ]
+
+
+def test_every_app_task_has_a_bundled_model_with_card_and_samples():
+    entries = fp32_models()
+    tasks = {e.task for e in entries}
+    assert set(APP_TASKS) <= tasks, f"no bundled model for {set(APP_TASKS) - tasks}"
+    for e in entries:
+        card = e.path.with_suffix(".md")
+        assert card.is_file(), f"{e.path.name} has no model card"
+        text = card.read_text()
+        for section in ("## Validation", "## Limits", "demo model"):
+            assert section in text, f"{card.name} lacks {section!r}"
+        assert e.path.with_suffix(".png").is_file(), f"{e.path.name} has no sample sheet"
+        assert f"({e.path.stem}.png)" in text  # the card shows it
+        assert e.path.stat().st_size <= 30 * 2**20, f"{e.path.name} is over 30 MB"
+        meta = ModelMetadata.from_props(e.metadata)
+        assert meta.training_data and meta.license_note and meta.training_iterations > 0
+
+
+def test_models_and_checkpoints_fit_the_repository_budget():
+    total = sum(
+        p.stat().st_size for d in (MODELS, CHECKPOINTS) for p in d.rglob("*") if p.is_file()
+    )
+    assert total <= 150e6, f"models/ + checkpoints/ hold {total / 2**20:.0f} MB"
+    for p in CHECKPOINTS.rglob("*"):
+        assert p.suffix not in (".pt", ".pth", ".pkl"), f"{p}: ship safetensors, not pickles"
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_bundled_model_translates_held_out_images_like_its_checkpoint(name, data_dir):
+    run, direction, held_out = SHIPPED[name]
+    model = Translator(MODELS / f"{name}.onnx", backend="onnxruntime", threads=2)
+    assert model.metadata.direction == direction
+    if held_out is None:  # the sketch model: a held-out shoe sketched as its training data was
+        shoe = load_image(first_image(data_dir / "edges2shoes" / "val"))
+        image = extract_edges(take_half(shoe, "right"))
+    else:
+        dataset, split, file, half = held_out
+        folder = data_dir / dataset / split
+        image = load_image(folder / file if file else first_image(folder))
+        image = take_half(image, half) if half else image
+    image = image.convert("RGB").resize((128, 128))
+    out = model(image, size=128)
+    assert out.size == (128, 128)
+    y = to_tensor(out)
+    assert y.std() > 0.05  # an image, not a flat colour
+    assert (y - to_tensor(image)).abs().mean() > 0.02  # and not the input handed back
+    # The shipped fp16 checkpoint gives the same image through PyTorch.
+    net, info = ckpt.load_generator(CHECKPOINTS / run, direction=direction)
+    with torch.no_grad():
+        ref = net(to_tensor(image)[None].float())[0].clamp(-1, 1)
+    assert (ref - y).abs().mean() < 0.02  # fp16 weights and 8-bit output rounding
+
+
+@pytest.mark.parametrize("run", ["facades", "season"])
+def test_a_shipped_checkpoint_resumes_training(run, tmp_path, data_dir):
+    """A user continues a bundled model: copy the checkpoint, point --data at the dataset,
+    add an epoch and stop one iteration later."""
+    dest = tmp_path / run
+    shutil.copytree(CHECKPOINTS / run, dest)
+    step = ckpt.read_meta(ckpt.latest_checkpoint(dest))["step"]
+    epochs = TrainConfig.load(dest).schedule.n_epochs
+    data = {"season": "summer2winter_yosemite", "facades": "facades"}[run]
+    flags = f"--max-steps {step + 1} --n-epochs {epochs + 1} --workers 0 --threads 1 --quiet"
+    args = ["train", "--resume", str(dest), "--data", str(data_dir / data), *flags.split()]
+    assert main(args) == 0
+    latest = ckpt.latest_checkpoint(dest)
+    assert ckpt.read_meta(latest)["step"] == step + 1
+    weights = ckpt.load_weights(latest, "G" if run == "facades" else "G_A")
+    assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+def test_the_app_runs_every_example_on_the_bundled_models():
+    """What `make app` serves out of the box: every tab's examples through every fitting model,
+    the way the page's handlers run them."""
+    from apps.app import EXAMPLES_DIR, TABS, AppConfig, AppLogic
+    from apps.pool import ModelPool
+
+    logic = AppLogic(ModelPool(MODELS, threads=2), AppConfig())
+    for spec in TABS:
+        for item in spec.examples:
+            task, _, file = item.rpartition(":")
+            models = logic.pool.for_tasks((task,) if task else spec.tasks)
+            if spec.always:
+                assert models, f"the {spec.title} tab has no model for {file}"
+            for choice in models:
+                if spec.key == "sketch":
+                    sketch = {"composite": load_image(EXAMPLES_DIR / file)}
+                    path, note = logic.translate_sketch(sketch, choice.name, "model")
+                    want = choice.meta.recommended_size
+                else:
+                    image = {"path": str(EXAMPLES_DIR / file), "orig_name": file}
+                    path, note = logic.translate_upload(image, choice.name, "original")
+                    want = load_image(EXAMPLES_DIR / file).width
+                out = load_image(path)
+                assert out.width == want, (file, choice.name, note)
+                assert to_tensor(out).std() > 0.05, (file, choice.name)
