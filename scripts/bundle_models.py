@@ -28,9 +28,10 @@ from safetensors.torch import load_file, save_file
 from translate import checkpoint as ckpt
 from translate.catalog import read_metadata
 from translate.config import TrainConfig
-from translate.evaluate import evaluate_paired, evaluate_unpaired
+from translate.edges import take_half
+from translate.evaluate import evaluate_paired, evaluate_unpaired, image_files, load_resized
 from translate.export import ExportError, export_onnx, load_source
-from translate.images import is_image_file, load_image, save_image, to_mode, to_tensor
+from translate.images import load_image, save_image, to_mode
 from translate.inference import Translator
 from translate.metrics import target_share
 from translate.nets import create_generator
@@ -198,7 +199,7 @@ def specs(shared: Path) -> dict[str, Spec]:
 
 
 def images_in(folder: str | Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if is_image_file(p))
+    return list(image_files(folder, "images").values())
 
 
 def square(img: Image.Image, size: int) -> Image.Image:
@@ -210,11 +211,10 @@ def paired_heldout(d: Direction, size: int, work: Path) -> tuple[Path, Path]:
     inputs, targets = work / "inputs", work / "targets"
     for folder in (inputs, targets):
         folder.mkdir(parents=True, exist_ok=True)
+    src_half, tgt_half = ("left", "right") if d.input_half == "A" else ("right", "left")
     for path in images_in(d.heldout):
         img = load_image(path)
-        w = img.width // 2
-        left, right = img.crop((0, 0, w, img.height)), img.crop((w, 0, 2 * w, img.height))
-        src, tgt = (left, right) if d.input_half == "A" else (right, left)
+        src, tgt = take_half(img, src_half), take_half(img, tgt_half)
         save_image(square(src, size), inputs / f"{path.stem}.png")
         save_image(square(tgt, size), targets / f"{path.stem}.png")
     return inputs, targets
@@ -228,12 +228,12 @@ def translate_folder(translator: Translator, inputs: Path, out: Path, size: int)
 
 
 def load_set(folder: str | Path, size: int) -> torch.Tensor:
-    return torch.stack([to_tensor(square(load_image(p), size)) for p in images_in(folder)])
+    return torch.stack(list(load_resized(images_in(folder), size)))
 
 
 def sheet_rows(folder: Path, names: list[str], size: int) -> torch.Tensor:
     files = {p.stem: p for p in images_in(folder)}
-    return torch.stack([to_tensor(square(load_image(files[n]), size)) for n in names])
+    return torch.stack(list(load_resized([files[n] for n in names], size)))
 
 
 def pick(names: list[str], k: int = SHEET_ROWS) -> list[str]:
@@ -270,6 +270,7 @@ def training_facts(run: Path) -> dict:
         "checkpoint": found,
         "step": int(meta["step"]),
         "epochs": epochs,
+        "final": bool(meta.get("final")),
         "minutes": seconds / 60,
         "losses": losses,
         "command": "translate train " + commands[0].split(" train ", 1)[-1],
@@ -333,13 +334,12 @@ def export(spec: Spec, d: Direction, found: Path, models: Path, calib: str) -> d
     return out
 
 
-def score_paired(spec: Spec, d: Direction, run: Path, models: Path, work: Path) -> dict:
-    size = TrainConfig.load(run).data.crop_size
+def score_paired(spec: Spec, d: Direction, cfg: TrainConfig, models: Path, work: Path) -> dict:
+    size = cfg.data.crop_size
     inputs, targets = paired_heldout(d, size, work)
     onnx_out = translate_folder(Translator(models / f"{d.file}.onnx"), inputs, work / "model", size)
     results = {"model": evaluate_paired(onnx_out, targets)}
     # The same network untrained (the run's seed and init), and the L1-only baseline run.
-    cfg = TrainConfig.load(run)
     torch.manual_seed(cfg.seed)
     untrained = create_generator(cfg.generator, init=cfg.init, init_gain=cfg.init_gain).eval()
     results["untrained"] = evaluate_paired(
@@ -367,8 +367,8 @@ def score_paired(spec: Spec, d: Direction, run: Path, models: Path, work: Path) 
     return {k: v.to_dict() for k, v in results.items()}
 
 
-def score_unpaired(d: Direction, run: Path, models: Path, work: Path) -> dict:
-    size = TrainConfig.load(run).data.crop_size
+def score_unpaired(d: Direction, cfg: TrainConfig, models: Path, work: Path) -> dict:
+    size = cfg.data.crop_size
     out = translate_folder(
         Translator(models / f"{d.file}.onnx"), Path(d.heldout), work / "model", size
     )
@@ -400,7 +400,7 @@ def bundle(name: str, spec: Spec, shared: Path) -> None:
     models = ROOT / "models"
     facts = training_facts(run)
     cfg = TrainConfig.load(run)
-    if not json.loads((facts["checkpoint"] / "meta.json").read_text()).get("final"):
+    if not facts["final"]:
         print(f"warning: {run} has not finished its schedule (step {facts['step']})")
     results = {}
     for d in spec.directions:
@@ -409,9 +409,9 @@ def bundle(name: str, spec: Spec, shared: Path) -> None:
         calib = d.train_source or str(Path(d.heldout).parent / "train")
         exported = export(spec, d, facts["checkpoint"], models, calib)
         scores = (
-            score_paired(spec, d, run, models, work)
+            score_paired(spec, d, cfg, models, work)
             if cfg.model == "pix2pix"
-            else score_unpaired(d, run, models, work)
+            else score_unpaired(d, cfg, models, work)
         )
         results[d.file] = {"export": exported, "scores": scores}
     facts["checkpoint_mb"] = ship_checkpoint(run, facts["checkpoint"], ROOT / "checkpoints" / name)

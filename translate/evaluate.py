@@ -201,7 +201,9 @@ class UnpairedReport:
         return {"mode": "unpaired", **asdict(self)}
 
 
-def _load_resized(paths: list[Path], size: int) -> Iterator[torch.Tensor]:
+def load_resized(paths: list[Path], size: int) -> Iterator[torch.Tensor]:
+    """Each image as an RGB (3, size, size) tensor in [-1, 1], squashed to the square (bicubic):
+    how the distribution metrics see images."""
     for path in paths:
         img = to_mode(load_image(path), 3)
         yield to_tensor(img.resize((size, size), Image.Resampling.BICUBIC))
@@ -209,7 +211,7 @@ def _load_resized(paths: list[Path], size: int) -> Iterator[torch.Tensor]:
 
 def _batches(paths: list[Path], size: int, batch: int = 32) -> Iterator[torch.Tensor]:
     for i in range(0, len(paths), batch):
-        yield torch.stack(list(_load_resized(paths[i : i + batch], size)))
+        yield torch.stack(list(load_resized(paths[i : i + batch], size)))
 
 
 def evaluate_unpaired(
@@ -232,8 +234,8 @@ def evaluate_unpaired(
     for name, paths in (("generated", gen_paths), ("real", real_paths)):
         if len(paths) < 2:
             raise ValueError(f"unpaired metrics need at least 2 {name} images, got {len(paths)}")
-    real_x = torch.stack(list(_load_resized(real_paths, size)))
-    gen_x = torch.stack(list(_load_resized(gen_paths, size)))
+    real_x = torch.stack(list(load_resized(real_paths, size)))
+    gen_x = torch.stack(list(load_resized(gen_paths, size)))
     report = UnpairedReport(
         generated=len(gen_paths),
         real=len(real_paths),
