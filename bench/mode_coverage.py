@@ -98,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown run(s) {', '.join(unknown)}; choose from {', '.join(RUNS)}")
     torch.set_num_threads(1)  # tiny MLPs: threads only add synchronisation
     panels = []
-    print(f"{'objective':12s} {'modes per seed':>16s} {'high-quality':>12s} {'s/run':>6s}")
+    print(
+        f"{'objective':12s} {'modes per seed':>20s} {'>= 6 modes':>10s} {'high-quality':>12s} "
+        f"{'s/run':>6s}"
+    )
     for label in args.runs or list(RUNS):
         objective, overrides = RUNS[label]
         modes, quality, seconds = [], [], 0.0
@@ -114,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
                 save_image(panel, args.out / f"mode_coverage_{label.replace('+', '_')}.png")
                 panels.append(panel)
         per_seed = " ".join(str(m) for m in modes)
+        covering = f"{sum(m >= 6 for m in modes)}/{len(modes)}"
         print(
-            f"{label:12s} {per_seed:>16s} {sum(quality) / len(quality):>12.1%} "
+            f"{label:12s} {per_seed:>20s} {covering:>10s} {sum(quality) / len(quality):>12.1%} "
             f"{seconds / len(modes):>6.1f}",
             flush=True,
         )

@@ -290,29 +290,31 @@ def _textures(seed, n, noise, size=32):
     return (x + noise * torch.randn(n, 3, size, size, generator=g)).clamp(-1, 1)
 
 
-def test_c2st_tells_different_sets_apart_and_not_equal_ones():
-    real = _textures(0, 60, 0.0)
-    assert c2st_auc(real, _textures(1, 60, 0.1)) > 0.9  # noisy vs clean images
-    blurred = torch.nn.functional.avg_pool2d(_textures(3, 60, 0.3), 3, 1, 1)
-    assert c2st_auc(_textures(4, 60, 0.3), blurred) > 0.9  # sharp vs blurred
-    assert abs(c2st_auc(real, _textures(2, 60, 0.0)) - 0.5) < 0.2  # null spread ~0.05
+def test_c2st_tells_different_sets_apart_and_not_equal_ones(seed):
+    s = 10 * seed
+    real = _textures(s, 60, 0.0)
+    assert c2st_auc(real, _textures(s + 1, 60, 0.1)) > 0.9  # noisy vs clean images
+    blurred = torch.nn.functional.avg_pool2d(_textures(s + 3, 60, 0.3), 3, 1, 1)
+    assert c2st_auc(_textures(s + 4, 60, 0.3), blurred) > 0.9  # sharp vs blurred
+    assert abs(c2st_auc(real, _textures(s + 2, 60, 0.0)) - 0.5) < 0.2  # null spread ~0.05
     # feature vectors, unequal set sizes (weighted equally)
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(s + 6)
     a, b = rng.normal(size=(200, 5)), rng.normal(size=(60, 5))
     assert abs(c2st_auc(a, b) - 0.5) < 0.15
     assert c2st_auc(a, b + np.array([1.5, 0, 0, 0, 0])) > 0.8
     assert c2st_auc(a, b, seed=3) == c2st_auc(a, b, seed=3)  # deterministic
 
 
-def test_target_share_tells_which_domain_images_look_like():
+def test_target_share_tells_which_domain_images_look_like(seed):
     """Fitted on clean (source) vs noisy (target) images: new clean images are source, new
     noisy ones target, and half-way images split between the two."""
-    clean, noisy = _textures(0, 60, 0.0), _textures(1, 60, 0.2)
-    assert target_share(clean, noisy, _textures(2, 40, 0.0)) < 0.1
-    assert target_share(clean, noisy, _textures(3, 40, 0.2)) > 0.9
-    assert 0.2 < target_share(clean, noisy, _textures(4, 40, 0.1)) < 0.8
+    s = 10 * seed
+    clean, noisy = _textures(s, 60, 0.0), _textures(s + 1, 60, 0.2)
+    assert target_share(clean, noisy, _textures(s + 2, 40, 0.0)) < 0.1
+    assert target_share(clean, noisy, _textures(s + 3, 40, 0.2)) > 0.9
+    assert 0.2 < target_share(clean, noisy, _textures(s + 4, 40, 0.1)) < 0.8
     with pytest.raises(ValueError, match="differ in sample shape"):
-        target_share(clean, noisy, _textures(5, 4, 0.0, size=16))
+        target_share(clean, noisy, _textures(s + 5, 4, 0.0, size=16))
 
 
 def test_c2st_inputs_are_checked():

@@ -39,6 +39,7 @@ class RingResult:
     high_quality: float  # fraction of samples within 3 std of a mode
     samples: torch.Tensor = field(repr=False)  # (n, 2) generated points
     counts: list[int] = field(default_factory=list)  # high-quality samples per mode
+    critic: nn.Module | None = field(default=None, repr=False)  # the trained D
 
 
 def toy_gan_config(objective: str, **overrides) -> GANConfig:
@@ -109,4 +110,4 @@ def train_ring_gan(gan: GANConfig, cfg: RingConfig | None = None, n_eval: int = 
     with torch.no_grad():
         samples = G(torch.randn(n_eval, cfg.z_dim, generator=data_rng))
     covered, hq, counts = mode_coverage(samples, cfg)
-    return RingResult(covered, hq, samples, counts)
+    return RingResult(covered, hq, samples, counts, D)
