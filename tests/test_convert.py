@@ -9,9 +9,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+import torch
+from onnx import helper, numpy_helper
 from PIL import Image
 
+from translate.backends import openvino_available
 from translate.cli import build_parser, main
 from translate.convert import ConvertConfig, convert, plan
 from translate.images import load_image
@@ -98,6 +102,86 @@ def test_bad_images_are_reported_and_the_run_continues(onnx_model, folder, tmp_p
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "a photo.png", "b.png", "c.png",
     ]  # fmt: skip
+
+
+TABLE = 32  # side of the fixed table below: larger images fail inside the network
+needs_openvino = pytest.mark.skipif(not openvino_available(), reason="openvino not installed")
+
+
+class WithTable(torch.nn.Module):
+    """A generator whose output gets a fixed 32 x 32 table added (as a learned positional
+    embedding is): a larger image fails inside the network, a real error on every backend."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.config, self.input_nc = net, net.config, net.input_nc
+        self.size_multiple = net.size_multiple
+        self.register_buffer("table", torch.zeros(1, 1, TABLE, TABLE))
+
+    def forward(self, x):
+        return self.net(x) + self.table[:, :, : x.shape[2], : x.shape[3]]
+
+
+def _with_table(path: Path, out: Path) -> Path:
+    """The exported generator at ``path`` with WithTable's table added to its ONNX graph."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    last = next(n for n in graph.node if "output" in n.output)
+    last.output[list(last.output).index("output")] = "net_output"
+    graph.initializer.extend([
+        numpy_helper.from_array(np.zeros((1, 1, TABLE, TABLE), np.float32), "table"),
+        numpy_helper.from_array(np.array([0, 0], np.int64), "table_starts"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "table_axes"),
+    ])  # fmt: skip
+    graph.node.extend([
+        helper.make_node("Shape", ["input"], ["input_hw"], start=2, end=4),
+        helper.make_node("Slice", ["table", "table_starts", "input_hw", "table_axes"], ["crop"]),
+        helper.make_node("Add", ["net_output", "crop"], ["output"]),
+    ])  # fmt: skip
+    onnx.save(model, str(out))
+    return out
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize(
+    "backend", ["onnxruntime", pytest.param("openvino", marks=needs_openvino), "torch"]
+)
+def test_an_image_failing_in_the_network_costs_no_other_image(
+    onnx_model, tmp_path, capsys, backend, batch, one_thread
+):
+    """OpenVINO kept a failed inference in its compiled model: every later image of the size
+    converted last failed too. Each image here converts alone; 3x2 is below the ResNet's minimum."""
+    path, net = onnx_model()
+    src = tmp_path / "in"
+    sizes = {"a.png": (24, 20), "b.png": (24, 20), "c too large.png": (48, 40),
+             "d.png": (24, 20), "e 3x2.png": (3, 2), "f.png": (24, 20)}  # fmt: skip
+    for i, (name, (w, h)) in enumerate(sizes.items()):
+        _image(src / name, w, h, seed=i)
+    if backend == "torch":
+        model = Translator(WithTable(net))
+    else:
+        model = Translator(_with_table(path, tmp_path / "table.onnx"), backend=backend)
+    assert model.backend_name == backend
+    out = tmp_path / "out"
+    report = convert(model, src, out, ConvertConfig(batch=batch), progress=False)
+    assert [p.name for p, _ in report.failed] == ["c too large.png"]
+    reason = report.failed[0][1]
+    assert "\n" not in reason.strip(), reason  # one readable line, not a C++ trace
+    assert report.converted == 5
+    alone = Translator(WithTable(net))  # what each image gives on its own
+    for name, size in sizes.items():
+        if name != "c too large.png":
+            got = load_image(out / f"{Path(name).stem}.png")
+            assert got.size == size
+            expected = np.asarray(alone(src / name), np.int16)
+            assert np.abs(np.asarray(got, np.int16) - expected).max() <= 1, name
+    if backend != "torch":  # the command line names the file
+        args = ["convert", str(tmp_path / "table.onnx"), str(src), str(tmp_path / "cli"), "-q",
+                "--backend", backend, "--batch", str(batch)]  # fmt: skip
+        assert main(args) == 1
+        captured = capsys.readouterr()
+        assert "converted 5, skipped 0, failed 1" in captured.out
+        assert f"failed: {src / 'c too large.png'}: " in captured.err
 
 
 def test_resume_skips_existing_and_overwrite_replaces(onnx_model, folder, tmp_path):

@@ -91,7 +91,12 @@ class OpenVINOBackend:
     Float layers run in fp32 by default: on CPUs with bf16 support OpenVINO would otherwise
     choose bf16, whose outputs differ visibly from the exported model's (``precision="bf16"``
     opts in). One infer request per calling thread: a request is not thread-safe, and the app
-    calls the translator from several worker threads."""
+    calls the translator from several worker threads.
+
+    A failed inference (an input the network rejects) leaves the compiled model's shape state
+    half-updated, shared by all its requests: the next input of the last good shape then fails
+    the same way (with one inference thread: returns a stale or empty output, without an error).
+    So after a failure the model is compiled afresh and every thread's request replaced."""
 
     name = "openvino"
     device = "cpu"
@@ -102,16 +107,14 @@ class OpenVINOBackend:
                 "backend 'openvino' is not installed: pip install openvino "
                 "(or the project's [openvino] extra)"
             )
-        import openvino as ov
-
         _check_threads(threads)
         _check_choice(precision, ("f32", "bf16", "f16"), "precision")
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
+        self._path, self._config = str(path), config
         try:
-            core = ov.Core()
-            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+            self.compiled = self._compile()
         except Exception as e:  # OpenVINO raises RuntimeError subclasses with long C++ traces
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelLoadError(f"{path}: OpenVINO cannot load this model ({reason})") from e
@@ -120,13 +123,40 @@ class OpenVINOBackend:
         self.input_channels = shape[1].get_length() if shape[1].is_static else None
         self._dtype = _dtype(inp.get_element_type().get_type_name())
         self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def _compile(self):
+        import openvino as ov
+
+        core = ov.Core()
+        return core.compile_model(core.read_model(self._path), "CPU", self._config)
 
     def run(self, x: np.ndarray) -> np.ndarray:
+        compiled = self.compiled
         request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self.compiled.create_infer_request()
-        request.infer({0: np.ascontiguousarray(x, dtype=self._dtype)})
-        return np.array(request.get_output_tensor(0).data, dtype=np.float32)
+        if request is None or self._local.compiled is not compiled:
+            request = self._local.request = compiled.create_infer_request()
+            self._local.compiled = compiled
+        try:
+            request.infer({0: np.ascontiguousarray(x, dtype=self._dtype)})
+            y = np.array(request.get_output_tensor(0).data, dtype=np.float32)
+        except Exception as e:
+            self._recompile(compiled)
+            lines = [line for line in str(e).splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else type(e).__name__  # the last line says why
+            raise RuntimeError(f"OpenVINO failed on input {x.shape}: {reason}") from e
+        if y.shape[0] != x.shape[0] or y.shape[2:] != x.shape[2:]:
+            self._recompile(compiled)
+            raise RuntimeError(
+                f"OpenVINO returned shape {y.shape} for input {x.shape}: the network cannot run "
+                "on this input"
+            )
+        return y
+
+    def _recompile(self, failed) -> None:
+        with self._lock:
+            if self.compiled is failed:  # not already replaced by another thread
+                self.compiled = self._compile()
 
 
 class TorchBackend:

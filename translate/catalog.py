@@ -6,6 +6,7 @@ catalogue is just the files plus that metadata; there is no separate index to ke
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,41 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
     model = onnx.load(str(path), load_external_data=False)
     return {p.key: p.value for p in model.metadata_props}
+
+
+def read_min_size(path: str | Path, multiple: int = 1) -> int:
+    """The smallest input side the ONNX generator at ``path`` accepts, a multiple of
+    ``multiple``, read off its graph for files exported before ``min_size`` was recorded: a
+    reflect Pad of p pixels at 1/s of the input's resolution (after strided convolutions) needs
+    more than p pixels there, i.e. an input side of s * (p + 1), as in
+    :func:`translate.nets.min_input_size`."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    tensors = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            tensors[node.output[0]] = node.attribute[0].t
+    scale, least = {graph.input[0].name: 1.0}, 1.0
+    for node in graph.node:  # ONNX nodes are in topological order
+        s = next((scale[name] for name in node.input if name in scale), None)
+        if s is None:  # weights and constants
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Conv":
+            s *= attrs.get("strides", [1])[0]
+        elif node.op_type == "ConvTranspose":
+            s /= attrs.get("strides", [1])[0]
+        elif node.op_type == "Pad" and attrs.get("mode") == b"reflect":
+            pads = attrs.get("pads")  # before opset 11; an input since
+            if pads is None and len(node.input) > 1 and node.input[1] in tensors:
+                pads = numpy_helper.to_array(tensors[node.input[1]])
+            if pads is not None:
+                least = max(least, s * (int(max(pads)) + 1))
+        for name in node.output:
+            scale[name] = s
+    return math.ceil(least / multiple) * multiple
 
 
 def list_models(

@@ -40,6 +40,7 @@ from torch import nn
 
 from .atomic import atomic_write_bytes
 from .metadata import ModelMetadata
+from .nets import min_input_size
 
 MIN_OPSET = 18
 PARITY_TOLERANCE = 1e-4
@@ -546,7 +547,7 @@ def make_variant(
 
 def complete_metadata(net: nn.Module, metadata: ModelMetadata, **facts) -> ModelMetadata:
     """``metadata`` with the fields that are facts about the graph filled in from the network
-    (architecture, channels, size multiple) and the project version."""
+    (architecture, channels, size multiple, minimum size) and the project version."""
     from . import __version__
 
     cfg = getattr(net, "config", None)
@@ -556,6 +557,7 @@ def complete_metadata(net: nn.Module, metadata: ModelMetadata, **facts) -> Model
         metadata,
         **arch,
         size_multiple=multiple,
+        min_size=min_input_size(net),
         translate_version=__version__,
         extra=dict(metadata.extra),
         **facts,

@@ -2,9 +2,10 @@
 
 Everything a model needs (channels, value range, size multiple) is read from its metadata, so a
 Translator needs no flags. Images are processed at their native resolution by default: reflect-
-padded to the network's size multiple and cropped back, so the output has the input's size. Large
-images can be processed in overlapping tiles blended with a smooth window, which bounds memory
-without visible seams. The work is split into three stages (:meth:`Translator.prepare`,
+padded to the network's size multiple, and to at least the smallest size it accepts (so a 1 x 1
+image works too), and cropped back, so the output has the input's size. Large images can be
+processed in overlapping tiles blended with a smooth window, which bounds memory without visible
+seams. The work is split into three stages (:meth:`Translator.prepare`,
 :meth:`Translator.infer`, :meth:`Translator.finish`) so that folder conversion can decode and
 encode in threads while the network runs.
 """
@@ -21,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from .backends import ModelLoadError, TorchBackend, open_onnx
-from .catalog import default_models_dir, list_models, read_metadata
+from .catalog import default_models_dir, list_models, read_metadata, read_min_size
 from .images import ImageReadError, from_array, load_image, split_alpha, to_mode
 from .metadata import ModelMetadata
 
@@ -36,7 +37,8 @@ FINISH_ROWS = 512  # rows converted to 8 bits at a time
 @dataclass
 class Prepared:
     """An image ready for the network: ``array`` is CHW float32 in the model's value range,
-    padded to the size multiple; ``size`` (width, height) is what the output is cropped to."""
+    padded (:meth:`Translator.padded_side`); ``size`` (width, height) is what the output is
+    cropped to."""
 
     array: np.ndarray
     size: tuple[int, int]
@@ -125,7 +127,7 @@ class Translator:
         """Translate one image (PIL image, numpy HxW / HxWxC uint8 or uint16 array, path or
         bytes). The output has the input's size, or ``size`` (shorter side, or (width, height));
         an alpha channel in the input is carried over. ``tile``: process in tiles of this side
-        (rounded up to the size multiple) overlapping by ``overlap`` pixels."""
+        (padded like an image side) overlapping by ``overlap`` pixels."""
         prepared = self.prepare(image, size=size)
         y = self.infer([prepared.array], tile=tile, overlap=overlap)[0]
         prepared.array = None  # the input can go before the output is converted (large images)
@@ -161,9 +163,9 @@ class Translator:
         if md.channel_order.upper() == "BGR":
             u8 = u8[:, :, ::-1]
         h, w = u8.shape[:2]
-        m = md.size_multiple
-        if h % m or w % m:
-            u8 = np.pad(u8, ((0, -h % m), (0, -w % m), (0, 0)), mode="reflect")
+        ph, pw = self.padded_side(h), self.padded_side(w)
+        if (ph, pw) != (h, w):  # reflection repeats where the side is shorter than the pad
+            u8 = np.pad(u8, ((0, ph - h), (0, pw - w), (0, 0)), mode="reflect")
         lo, hi = md.value_range
         x = np.empty((u8.shape[2], u8.shape[0], u8.shape[1]), np.float32)
         np.multiply(u8.transpose(2, 0, 1), (hi - lo) / 255.0, out=x, dtype=np.float32)
@@ -220,12 +222,19 @@ class Translator:
             )
         return y
 
+    def padded_side(self, side: int) -> int:
+        """The side an image side is padded to: a multiple of the network's size multiple, and
+        at least the smallest side it accepts (its reflect pads need more pixels than they add:
+        8 for the ResNets)."""
+        m = self.metadata.size_multiple
+        return -(-max(side, self.metadata.min_size) // m) * m
+
     def tile_geometry(self, tile: int, overlap: int) -> tuple[int, int]:
-        """Validated (tile, overlap) for this model: the tile rounded up to the size multiple."""
+        """Validated (tile, overlap) for this model: the tile padded like an image side."""
         m = self.metadata.size_multiple
         if not isinstance(tile, int) or tile < 1:
             raise ValueError(f"tile must be a positive number of pixels, got {tile!r}")
-        tile = -(-tile // m) * m
+        tile = self.padded_side(tile)
         if not isinstance(overlap, int) or not 0 <= overlap < tile:
             raise ValueError(
                 f"overlap must be between 0 and the tile size ({tile} for this model, whose "
@@ -365,9 +374,12 @@ def _onnx_metadata(path: Path) -> ModelMetadata:
     except Exception as e:  # onnx raises DecodeError and friends for non-ONNX bytes
         raise ModelLoadError(f"{path}: not a readable ONNX model ({e})") from e
     try:
-        return ModelMetadata.from_props(props)
+        metadata = ModelMetadata.from_props(props)
     except (ValueError, TypeError) as e:
         raise ModelLoadError(f"{path}: invalid model metadata ({e})") from e
+    if not metadata.min_size:  # exported before it was recorded
+        metadata.min_size = read_min_size(path, metadata.size_multiple)
+    return metadata
 
 
 def _metadata_for_module(net: torch.nn.Module) -> ModelMetadata:

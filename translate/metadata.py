@@ -29,6 +29,7 @@ class ModelMetadata:
     layout: str = "NCHW"
     channel_order: str = "RGB"  # "L" for single-channel models
     size_multiple: int = 4  # input sides must be multiples of this (the engine pads)
+    min_size: int = 0  # smallest side the network accepts (the engine pads); 0: not recorded
     recommended_size: int = 256  # the side the model was trained at
     test_mode: str = "eval"  # eval: BatchNorm running stats, no dropout; train: the reference's
     precision: str = "fp32"  # fp32 | fp16 | int8

@@ -10,6 +10,7 @@ trainers, export, tests) builds it by name through :func:`create_generator` /
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
@@ -151,6 +152,30 @@ class _SizedGenerator(nn.Module):
                 f"{self.arch} needs image sides that are multiples of {m}, got {h}x{w}; "
                 f"pad or resize the input (translate.Translator does this for you)"
             )
+        least = min_input_size(self)
+        if min(h, w) < least:
+            raise ValueError(
+                f"{self.arch} needs image sides of at least {least}, got {h}x{w} (its reflect "
+                f"pads need more pixels than they add); pad the input (translate.Translator does "
+                f"this for you)"
+            )
+
+
+def min_input_size(net: nn.Module) -> int:
+    """The smallest input side ``net`` accepts, a multiple of its ``size_multiple``: a reflect
+    pad of p pixels at 1/s of the input's resolution needs more than p pixels there, so an input
+    side of s * (p + 1) (a ResNet's residual blocks: 4 * 2). Read off the layers in the order the
+    forward pass meets them, which is their registration order in these architectures."""
+    scale, least = 1.0, 1.0
+    for layer in net.modules():
+        if isinstance(layer, nn.Conv2d):
+            scale *= layer.stride[0]
+        elif isinstance(layer, nn.ConvTranspose2d):
+            scale /= layer.stride[0]
+        elif isinstance(layer, nn.ReflectionPad2d):
+            least = max(least, scale * (max(layer.padding) + 1))
+    m = int(getattr(net, "size_multiple", 1))
+    return math.ceil(least / m) * m
 
 
 class ResnetBlock(nn.Module):
