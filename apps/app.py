@@ -32,7 +32,7 @@ from translate.edges import normalize_sketch
 from translate.images import ImageReadError, load_image, save_image, to_mode
 from translate.inference import target_size
 
-from .pool import ModelPool, UnknownModelError
+from .pool import ModelChoice, ModelPool, UnknownModelError
 from .uploads import BatchError, BatchLimits, SizeLimits, gather_batch, plan_image, zip_folder
 
 log = logging.getLogger("translate.app")
@@ -70,12 +70,23 @@ class AppConfig:
 
 
 @dataclass(frozen=True)
+class Example:
+    """An example input and what kind of input it is. The model it runs through is read off the
+    models' metadata (:meth:`ModelPool.fitting`), so the right one is picked from any models
+    folder, and clicking the example selects that model along with the image."""
+
+    file: str  # in apps/examples
+    task: str | None = None  # the model task it is an input of; None: any of the tab's
+    domain: str | None = None  # the models' source_domain it fits; None: any
+
+
+@dataclass(frozen=True)
 class TabSpec:
     key: str  # also the API endpoint name, e.g. /sketch
     title: str
-    tasks: tuple[str, ...]  # model metadata tasks listed in this tab
+    tasks: tuple[str, ...]  # model metadata tasks listed in this tab, the preferred one first
     intro: str
-    examples: tuple[str, ...]  # files in apps/examples: "task:file" or "file" (any task)
+    examples: tuple[Example, ...]  # the first one with a model sets the tab's default model
     always: bool = True  # shown (with how to get a model) even when no model has these tasks
 
 
@@ -87,9 +98,9 @@ TABS = (
         "Pick the **Brush** and draw (black lines on white, like the examples), or upload a "
         "sketch or label map, then press **Translate**.",
         (
-            "sketch-to-photo:sketch-shoe.png",
-            "sketch-to-photo:sketch-sneaker.png",
-            "labels-to-photo:labels-facade.png",
+            Example("sketch-shoe.png", task="sketch-to-photo"),
+            Example("sketch-sneaker.png", task="sketch-to-photo"),
+            Example("labels-facade.png", task="labels-to-photo"),
         ),
     ),
     TabSpec(
@@ -97,21 +108,29 @@ TABS = (
         "Style transfer",
         ("style",),
         "Upload a photo and pick a style. Painting → photo models go the other way.",
-        ("photo-avenue.jpg", "photo-beach.jpg", "monet-water-lilies.jpg"),
+        (
+            Example("photo-avenue.jpg", domain="photo"),
+            Example("photo-beach.jpg", domain="photo"),
+            Example("monet-water-lilies.jpg", domain="Monet painting"),
+        ),
     ),
     TabSpec(
         "season",
         "Season transfer",
         ("season",),
         "Upload a landscape and pick summer → winter or winter → summer.",
-        ("summer-el-capitan.jpg", "summer-waterfall.jpg", "winter-trees.jpg"),
+        (
+            Example("summer-el-capitan.jpg", domain="summer"),
+            Example("summer-waterfall.jpg", domain="summer"),
+            Example("winter-trees.jpg", domain="winter"),
+        ),
     ),
     TabSpec(
         "general",
         "Other models",
         ("general",),
         "Models whose metadata names no specific task.",
-        ("photo-avenue.jpg", "summer-el-capitan.jpg"),
+        (Example("photo-avenue.jpg"), Example("summer-el-capitan.jpg")),
         always=False,
     ),
 )
@@ -186,7 +205,10 @@ class AppLogic:
             out = translator(plan.image, size=size, tile=plan.tile, overlap=plan.overlap)
             seconds = time.perf_counter() - start
             ran_on = f"{translator.backend_name}, {translator.device}"
-        note = f"{choice.title}: {out.width}×{out.height} px in {seconds:.2f} s ({ran_on})."
+        note = (
+            f"{choice.title} · model `{name}`: {out.width}×{out.height} px in {seconds:.2f} s "
+            f"({ran_on})."
+        )
         return self._save_result(out, f"{stem}-{name}"), " ".join([note, *notes, *plan.notes])
 
     def _save_result(self, img: Image.Image, stem: str) -> str:
@@ -307,11 +329,17 @@ def _user_errors():
         raise gr.Error(f"Translation failed: {e}") from e
 
 
-def _model_controls(pool: ModelPool, tasks: tuple[str, ...] | None, default_size: str):
-    """Model picker with its card, and the output-size choice."""
-    first = pool.for_tasks(tasks)[0]
+def _model_controls(
+    key: str, pool: ModelPool, tasks: tuple[str, ...] | None, default_size: str, first: ModelChoice
+):
+    """Model picker (on ``first``) with its card, and the output-size choice."""
     model = gr.Dropdown(
-        pool.choices(tasks), value=first.name, label="Model", interactive=True, filterable=False
+        pool.choices(tasks),
+        value=first.name,
+        label="Model",
+        interactive=True,
+        filterable=False,
+        elem_id=f"{key}-model",
     )
     card = gr.Markdown(first.summary(), elem_classes="model-card")
     with gr.Accordion("Full model card", open=False, visible=bool(first.card_text)) as card_box:
@@ -325,15 +353,25 @@ def _model_controls(pool: ModelPool, tasks: tuple[str, ...] | None, default_size
     return model, size, (card, card_box, full_card)
 
 
-def _examples(spec: TabSpec, pool: ModelPool, component) -> None:
-    """The tab's example inputs that fit at least one of its models."""
-    files = []
-    for item in spec.examples:
-        task, _, name = item.rpartition(":")
-        if (EXAMPLES_DIR / name).is_file() and pool.for_tasks((task,) if task else spec.tasks):
-            files.append(str(EXAMPLES_DIR / name))
-    if files:
-        gr.Examples([[f] for f in files], inputs=[component], label="Examples")
+def tab_examples(spec: TabSpec, pool: ModelPool) -> list[tuple[Path, ModelChoice]]:
+    """The tab's examples with the model each runs through; one that no model fits is left
+    out rather than shown with a model that would turn it into noise."""
+    shown = []
+    for ex in spec.examples:
+        choice = pool.fitting((ex.task,) if ex.task else spec.tasks, ex.domain)
+        if choice is not None and (EXAMPLES_DIR / ex.file).is_file():
+            shown.append((EXAMPLES_DIR / ex.file, choice))
+    return shown
+
+
+def _examples(key: str, examples: list[tuple[Path, ModelChoice]], source, model) -> None:
+    if examples:
+        gr.Examples(
+            [[str(path), choice.name] for path, choice in examples],
+            inputs=[source, model],
+            label="Examples",
+            elem_id=f"{key}-examples",
+        )
 
 
 def build_app(models_dir: str | Path | None = None, config: AppConfig | None = None) -> gr.Blocks:
@@ -387,10 +425,14 @@ def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
         return
     gr.Markdown(spec.intro)
     sketch = spec.key == "sketch"
+    examples = tab_examples(spec, pool)
+    # The tab opens on its first example's model, so the first thing a new user tries works (on
+    # the Sketch tab, the canvas gets a sketch model).
+    first = examples[0][1] if examples else pool.fitting(spec.tasks)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             model, size, card_outputs = _model_controls(
-                pool, spec.tasks, "model" if sketch else "original"
+                spec.key, pool, spec.tasks, "model" if sketch else "original", first
             )
             button = gr.Button(
                 "Translate", variant="primary", size="lg", elem_id=f"{spec.key}-translate"
@@ -420,7 +462,7 @@ def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
                     elem_id=f"{spec.key}-input",
                     elem_classes="fit-image",
                 )
-            _examples(spec, pool, source)
+            _examples(spec.key, examples, source, model)
         with gr.Column(scale=2, min_width=320):
             result = gr.Image(
                 label="Result",
@@ -431,7 +473,7 @@ def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
                 elem_id=f"{spec.key}-result",
                 elem_classes="fit-image",
             )
-            note = gr.Markdown(elem_classes="run-note")
+            note = gr.Markdown(elem_classes="run-note", elem_id=f"{spec.key}-note")
     concurrency = max(1, len(pool.for_tasks(spec.tasks))) * logic.config.concurrency
     button.click(
         logic.translate_sketch if sketch else logic.translate_upload,
@@ -455,7 +497,9 @@ def _batch_tab(pool: ModelPool, logic: AppLogic, folder: Path):
     )
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
-            model, size, card_outputs = _model_controls(pool, None, "original")
+            model, size, card_outputs = _model_controls(
+                "batch", pool, None, "original", pool.fitting(None)
+            )
             button = gr.Button("Convert all", variant="primary", size="lg")
         with gr.Column(scale=2, min_width=320):
             files = gr.File(

@@ -118,6 +118,21 @@ class ModelPool:
         """Models whose metadata task is one of ``tasks`` (all models for None)."""
         return [m for m in self.models.values() if tasks is None or m.meta.task in tasks]
 
+    def fitting(
+        self, tasks: tuple[str, ...] | None = None, source_domain: str | None = None
+    ) -> ModelChoice | None:
+        """The model an input should run through: one whose task is in ``tasks`` (earlier tasks
+        first) and, when given, whose metadata takes ``source_domain`` (case-insensitive); full
+        precision before its int8 variant, then by name. None if no model fits."""
+        fits = [
+            m
+            for m in self.for_tasks(tasks)
+            if source_domain is None or m.meta.source_domain.casefold() == source_domain.casefold()
+        ]
+        order = {task: i for i, task in enumerate(tasks or ())}
+        fits.sort(key=lambda m: (order.get(m.meta.task, 0), m.meta.precision != "fp32"))
+        return fits[0] if fits else None
+
     def choices(self, tasks: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
         """(label, name) pairs: the label is the translation ("summer → winter"), with the file
         name added where two models would otherwise read the same."""

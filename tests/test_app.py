@@ -1,11 +1,13 @@
 """The web app, served for real by ``translate app`` on a free localhost port: gradio_client calls
 every tab's endpoint, and headless Chromium (Debian's package, driven by Playwright) draws on the
-sketch canvas. The models are tiny (ngf 4) ONNX files written into a temporary models folder."""
+sketch canvas and clicks every example. The models are tiny (ngf 4) ONNX files, under the bundled
+models' names and metadata, written into a temporary models folder."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,15 +34,33 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 SIZE = 32  # the models' recommended (training) size
 MAX_PIXELS = 250_000  # the served app downscales larger uploads to this
-MODELS = {
-    "edges2shoes": dict(task="sketch-to-photo", source_domain="edge sketch",
-                        target_domain="shoe photo", model_type="pix2pix"),
+MODELS = {  # the bundled models' names and metadata
+    "sketch2photo": dict(task="sketch-to-photo", source_domain="edge sketch",
+                         target_domain="shoe photo", model_type="pix2pix"),
+    "facades_labels2photo": dict(task="labels-to-photo", source_domain="label map",
+                                 target_domain="facade photo", model_type="pix2pix"),
     "summer2winter": dict(task="season", source_domain="summer", target_domain="winter",
                           model_type="cyclegan"),
+    "summer2winter.int8": dict(task="season", source_domain="summer", target_domain="winter",
+                               model_type="cyclegan", precision="int8"),
     "winter2summer": dict(task="season", source_domain="winter", target_domain="summer",
                           direction="BtoA", model_type="cyclegan"),
     "photo2monet": dict(task="style", source_domain="photo", target_domain="Monet painting",
                         direction="BtoA", model_type="cyclegan"),
+    "monet2photo": dict(task="style", source_domain="Monet painting", target_domain="photo",
+                        model_type="cyclegan"),
+}  # fmt: skip
+# Issue #11: each tab's tab title, the model it opens on, and the model each example selects.
+PAGE = {
+    "sketch": ("Sketch → Photo", "sketch2photo", {
+        "sketch-shoe.png": "sketch2photo", "sketch-sneaker.png": "sketch2photo",
+        "labels-facade.png": "facades_labels2photo"}),
+    "style": ("Style transfer", "photo2monet", {
+        "photo-avenue.jpg": "photo2monet", "photo-beach.jpg": "photo2monet",
+        "monet-water-lilies.jpg": "monet2photo"}),
+    "season": ("Season transfer", "summer2winter", {
+        "summer-el-capitan.jpg": "summer2winter", "summer-waterfall.jpg": "summer2winter",
+        "winter-trees.jpg": "winter2summer"}),
 }  # fmt: skip
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -185,7 +205,7 @@ def test_each_tab_returns_an_image_of_the_right_size(client, files):
     out, _ = client.predict(handle_file(files["photo"]), "photo2monet", "original",
                             api_name="/style")  # fmt: skip
     assert opened(out).size == (50, 38) and opened(out).format == "PNG"
-    out, note = client.predict(sketch_value(files["sketch"]), "edges2shoes", "model",
+    out, note = client.predict(sketch_value(files["sketch"]), "sketch2photo", "model",
                                api_name="/sketch")  # fmt: skip
     result = opened(out)
     assert result.size == (SIZE, SIZE) and result.mode == "RGB"  # strokes flattened on white
@@ -216,7 +236,7 @@ def test_bad_uploads_get_a_readable_message(client, files):
     assert "holiday.jpg" in msg and "not an image" in msg
     msg = error_of(handle_file(files["bomb"]), "photo2monet", "original", api_name="/style")
     assert "bomb.png" in msg and "too large" in msg
-    msg = error_of(sketch_value(files["blank"]), "edges2shoes", "model", api_name="/sketch")
+    msg = error_of(sketch_value(files["blank"]), "sketch2photo", "model", api_name="/sketch")
     assert "canvas is empty" in msg
     # The model is a name from the app's list, never a path.
     msg = error_of(handle_file(files["photo"]), "../models/photo2monet", "original",
@@ -272,48 +292,120 @@ def test_only_examples_and_gradio_cache_are_served(server, models_dir):
 # browser
 
 
-def test_browser_draw_translate_and_screenshot(server):
+@pytest.fixture(scope="module")
+def browser():
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            outside = []
-            page.on(
-                "request",
-                lambda r: outside.append(r.url)
-                if not r.url.startswith((server, "data:", "blob:")) else None,
-            )  # fmt: skip
-            page.goto(server)
-            sketchpad = page.locator("#sketch-input")
-            sketchpad.get_by_role("button", name="Brush").click()
-            box = sketchpad.locator("canvas").first.bounding_box()
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            for (x0, y0), (x1, y1) in [((-80, -60), (80, -60)), ((-80, -60), (0, 70)),
-                                       ((80, -60), (0, 70))]:  # fmt: skip
-                page.mouse.move(cx + x0, cy + y0)
-                page.mouse.down()
-                page.mouse.move(cx + x1, cy + y1, steps=4)
-                page.mouse.up()
-            page.locator("#sketch-translate").click()
-            result = page.locator("#sketch-result img")
-            result.wait_for(state="visible", timeout=60_000)
-            page.wait_for_function(
-                "img => img.complete && img.naturalWidth > 0", arg=result.element_handle()
-            )
-            png = page.request.get(result.get_attribute("src")).body()
-            page.screenshot(path=str(ARTIFACTS / "app-sketch.png"), full_page=True)
-            page.get_by_role("tab", name="Season transfer").click()
-            page.get_by_text("Known limits").first.wait_for(state="visible")
-            page.screenshot(path=str(ARTIFACTS / "app-season.png"), full_page=True)
+            yield browser
         finally:
             browser.close()
+
+
+def test_browser_draw_translate_and_screenshot(server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    outside = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url)
+        if not r.url.startswith((server, "data:", "blob:")) else None,
+    )  # fmt: skip
+    page.goto(server)
+    sketchpad = page.locator("#sketch-input")
+    sketchpad.get_by_role("button", name="Brush").click()
+    box = sketchpad.locator("canvas").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for (x0, y0), (x1, y1) in [((-80, -60), (80, -60)), ((-80, -60), (0, 70)),
+                               ((80, -60), (0, 70))]:  # fmt: skip
+        page.mouse.move(cx + x0, cy + y0)
+        page.mouse.down()
+        page.mouse.move(cx + x1, cy + y1, steps=4)
+        page.mouse.up()
+    page.locator("#sketch-translate").click()
+    result = page.locator("#sketch-result img")
+    result.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=result.element_handle()
+    )
+    png = page.request.get(result.get_attribute("src")).body()
+    assert "model sketch2photo:" in page.locator("#sketch-note").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "app-sketch.png"), full_page=True)
+    page.get_by_role("tab", name="Season transfer").click()
+    page.get_by_text("Known limits").first.wait_for(state="visible")
+    page.screenshot(path=str(ARTIFACTS / "app-season.png"), full_page=True)
+    page.close()
     drawn = Image.open(io.BytesIO(png))
     assert drawn.size == (SIZE, SIZE)
     lo, hi = drawn.convert("L").getextrema()
     assert hi > lo  # a real picture, not a blank placeholder
     assert not outside, f"the page requested files from elsewhere: {outside}"
+
+
+def picker_label(name: str) -> str:
+    """What the model picker shows for a model of MODELS."""
+    m = MODELS[name]
+    int8 = " (int8)" if m.get("precision") == "int8" else ""
+    return f"{m['source_domain']} → {m['target_domain']}{int8}"
+
+
+def wait_until_redrawn(locator, before: bytes, timeout: float = 30.0) -> None:
+    """Wait until ``locator`` looks different from ``before`` and has settled. A clicked
+    example takes seconds to reach the sketch canvas (software WebGL), and Translate pressed
+    before then sends the previous drawing."""
+    deadline = time.monotonic() + timeout
+    last = before
+    while True:
+        now = locator.screenshot()
+        if now != before and now == last:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail("the clicked example never showed up in the input")
+        last = now
+        time.sleep(0.2)
+
+
+def test_browser_every_example_selects_and_runs_its_model(server, browser):
+    """Issue #11: each tab opens on the model its first example (and the canvas) needs; clicking
+    any example selects that example's model too, and Translate runs it and shows a result."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server)
+    defaults, selected, ran = {}, {}, {}
+    for key, (title, _, models) in PAGE.items():
+        page.get_by_role("tab", name=title).click()
+        picker = page.locator(f"#{key}-model input")
+        defaults[key] = picker.input_value()
+        thumbs = page.locator(f"#{key}-examples img")  # a table or a gallery of examples
+        thumbs.first.wait_for()
+        files = [src.rsplit("/", 1)[-1] for src in thumbs.evaluate_all("i => i.map(i => i.src)")]
+        assert sorted(files) == sorted(models), f"the {title} tab's examples"
+        source, result = page.locator(f"#{key}-input"), page.locator(f"#{key}-result img")
+        for i, file in enumerate(files):
+            before = source.screenshot()
+            thumbs.nth(i).click()
+            wait_until_redrawn(source, before)
+            selected[file] = picker.input_value()
+            previous = result.get_attribute("src") if result.count() else None
+            page.locator(f"#{key}-translate").click()
+            page.wait_for_function(
+                """([sel, previous]) => {
+                    const img = document.querySelector(sel);
+                    return img && img.src !== previous && img.complete && img.naturalWidth > 0;
+                }""",
+                arg=[f"#{key}-result img", previous],
+                timeout=60_000,
+            )
+            note = page.locator(f"#{key}-note").inner_text()
+            named = re.search(r"model (\S+):", note)
+            ran[file] = named.group(1) if named else note
+        page.screenshot(path=str(ARTIFACTS / f"app-examples-{key}.png"), full_page=True)
+    page.close()
+    assert defaults == {key: picker_label(default) for key, (_, default, _) in PAGE.items()}
+    expected = {file: name for _, _, models in PAGE.values() for file, name in models.items()}
+    assert selected == {file: picker_label(name) for file, name in expected.items()}
+    assert ran == expected

@@ -51,6 +51,32 @@ def models(tmp_path) -> Path:
     return d
 
 
+def page_examples(demo) -> dict[str, tuple[str, list[tuple[str, str | None]]]]:
+    """What each tab of a built page offers a new user: {tab id: (the model picker's initial
+    value, [(example file, the model clicking it selects, or None), ...])}."""
+    import gradio as gr
+
+    def inside(block):
+        for child in getattr(block, "children", []):
+            yield child
+            yield from inside(child)
+
+    page = {}
+    for tab in (b for b in demo.blocks.values() if isinstance(b, gr.Tab)):
+        blocks = list(inside(tab))
+        picker = next((b for b in blocks if isinstance(b, gr.Dropdown)), None)
+        if picker is None:
+            continue
+        examples = []
+        for dataset in (b for b in blocks if isinstance(b, gr.Dataset)):
+            at = next((i for i, c in enumerate(dataset._components) if c is picker), None)
+            for sample in dataset.samples:
+                image = sample[0].get("background") or sample[0]  # a Sketchpad value or a file
+                examples.append((Path(image["path"]).name, None if at is None else sample[at]))
+        page[tab.id] = (picker.value, examples)
+    return page
+
+
 def gradient(w: int, h: int) -> Image.Image:
     x = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
     y = np.linspace(0, 255, h, dtype=np.float32)[:, None, None]
@@ -230,6 +256,42 @@ def test_tiled_translation_through_the_app_matches_the_input(models):
     diff = np.abs(np.asarray(out, np.int16) - np.asarray(expected, np.int16))
     assert diff.max() <= 1  # identity model: tiles blend back into the input
     assert "Downscaled from 200×150" in note and "32-px tiles" in note
+
+
+def test_examples_select_the_model_that_takes_them(tmp_path):
+    """Issue #11. Which model an example runs through comes from the models' metadata (task and
+    source domain), whatever the files are called: clicking an example selects that model (full
+    precision before int8), an example no model takes is not offered, and each tab opens on its
+    first example's model, so the sketch canvas starts on a sketch model."""
+    from apps.app import build_app
+
+    d = tmp_path / "models"
+    d.mkdir()
+    for name, task, source in [
+        ("a_labels", "labels-to-photo", "label map"),
+        ("b_edges", "sketch-to-photo", "edges"),
+        ("painter.int8", "style", "Photo"),
+        ("painter", "style", "photo"),
+        ("winter2summer", "season", "winter"),
+        ("summer2winter", "season", "summer"),
+    ]:
+        precision = "int8" if name.endswith("int8") else "fp32"
+        identity_model(d / f"{name}.onnx", task=task, source_domain=source, target_domain="x",
+                       precision=precision)  # fmt: skip
+    page = page_examples(build_app(d))
+    assert page["sketch"] == ("b_edges", [
+        ("sketch-shoe.png", "b_edges"), ("sketch-sneaker.png", "b_edges"),
+        ("labels-facade.png", "a_labels"),
+    ])  # fmt: skip
+    # No model here takes a Monet painting: that example is left out.
+    assert page["style"] == (
+        "painter", [("photo-avenue.jpg", "painter"), ("photo-beach.jpg", "painter")]
+    )  # fmt: skip
+    assert page["season"] == ("summer2winter", [
+        ("summer-el-capitan.jpg", "summer2winter"), ("summer-waterfall.jpg", "summer2winter"),
+        ("winter-trees.jpg", "winter2summer"),
+    ])  # fmt: skip
+    assert page["batch"] == ("a_labels", [])
 
 
 def test_app_starts_without_models_and_says_how_to_get_one(tmp_path):
