@@ -3,8 +3,8 @@ batch conversion, over the ONNX models in ``models/`` (``translate app`` / ``mak
 
 ``build_app(models_dir)`` returns the Blocks (queue configured); ``launch(config)`` serves it with
 the upload limit, the narrow ``allowed_paths`` and the theme. Every model runs through
-:class:`translate.inference.Translator` (loaded once per model, see :mod:`apps.pool`), and the
-Batch tab is :func:`translate.convert.convert` on the uploaded files.
+:class:`translate.runtime.inference.Translator` (loaded once per model, see :mod:`apps.pool`),
+and the Batch tab is :func:`translate.runtime.convert.convert` on the uploaded files.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from translate.catalog import default_models_dir
-from translate.edges import normalize_sketch
-from translate.images import ImageReadError, load_image, save_image, to_mode
-from translate.inference import target_size
+from translate.runtime.catalog import default_models_dir
+from translate.runtime.edges import normalize_sketch
+from translate.runtime.images import ImageReadError, load_image, save_image, to_mode
+from translate.runtime.inference import target_size
 
 from .pool import ModelChoice, ModelPool, UnknownModelError
 from .uploads import BatchError, BatchLimits, SizeLimits, gather_batch, plan_image, zip_folder
@@ -55,7 +55,7 @@ CSS = """
 class AppConfig:
     """Everything ``translate app`` can set; the defaults are what ``make app`` serves."""
 
-    models_dir: Path | None = None  # None: translate.catalog.default_models_dir()
+    models_dir: Path | None = None  # None: translate.runtime.catalog.default_models_dir()
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False  # a public gradio.live link; never on unless asked
@@ -258,7 +258,7 @@ class AppLogic:
     # -- batch ------------------------------------------------------------------------------
 
     def run_batch(self, files, model: str, output_size: str, progress=TQDM_PROGRESS):
-        from translate.convert import ConvertConfig, convert
+        from translate.runtime.convert import ConvertConfig, convert
 
         with _user_errors():
             if not files:
@@ -481,7 +481,7 @@ def _single_tab(spec: TabSpec, pool: ModelPool, logic: AppLogic, folder: Path):
         outputs=[result, note],
         api_name=spec.key,
         concurrency_limit=concurrency,
-        # Uploads are decoded by translate.images (see AppLogic.translate_upload).
+        # Uploads are decoded by translate.runtime.images (see AppLogic.translate_upload).
         preprocess=sketch,
     )
     model.change(logic.card, inputs=model, outputs=card_outputs, api_visibility="private")

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from translate.catalog import list_models
-from translate.metadata import ModelMetadata
+from translate.runtime.catalog import list_models
+from translate.runtime.metadata import ModelMetadata
 
 
 class UnknownModelError(ValueError):
@@ -154,7 +154,7 @@ class ModelPool:
         choice = self.get(name)
         with self._load_locks[name]:
             if name not in self._translators:
-                from translate.inference import Translator
+                from translate.runtime.inference import Translator
 
                 self._translators[name] = Translator(
                     choice.path, backend=self.backend, threads=self.threads

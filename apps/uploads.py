@@ -1,8 +1,9 @@
 """What the app does with uploaded files before a model sees them: size limits for single
 images (downscale or tile, with a note for the user) and unpacking a batch of files or zips into
-a folder for :func:`translate.convert.convert`, with limits that stop zip bombs and path tricks.
+a folder for :func:`translate.runtime.convert.convert`, with limits that stop zip bombs and path
+tricks.
 
-Decoding itself is :func:`translate.images.load_image` (clear errors that name the file).
+Decoding itself is :func:`translate.runtime.images.load_image` (clear errors that name the file).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from translate.atomic import atomic_write
-from translate.images import is_image_file, to_mode
+from translate.runtime.atomic import atomic_write
+from translate.runtime.images import is_image_file, to_mode
 
 
 @dataclass(frozen=True)

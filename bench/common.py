@@ -45,9 +45,9 @@ def model_file(arch: str, folder: Path, ngf: int = 64, norm: str | None = None) 
     (speed and memory do not depend on the weights' values)."""
     import torch
 
-    from translate.export import export_onnx
-    from translate.metadata import ModelMetadata
-    from translate.nets import create_generator
+    from translate.export.onnx import export_onnx
+    from translate.gan.nets import create_generator
+    from translate.runtime.metadata import ModelMetadata
 
     norm = norm or ("batch" if arch.startswith("unet") else "instance")
     torch.manual_seed(0)

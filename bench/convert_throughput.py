@@ -1,9 +1,9 @@
 """Folder conversion throughput against the model's pure inference throughput (target >= 90%).
 
-A folder of real 256x256 photos (../shared/data) is converted with ``translate.convert`` (decode
-and encode in threads, overlapping inference), and the same images, already decoded, are run
-through the network alone. Passes alternate (pure, convert, pure, convert, ...) and the best of
-each is compared, so a burst of other work on the machine does not decide the ratio.
+A folder of real 256x256 photos (../shared/data) is converted with ``translate.runtime.convert``
+(decode and encode in threads, overlapping inference), and the same images, already decoded, are run
+through the network alone. Passes alternate (pure, convert, pure, convert, ...) and the best of each
+is compared, so a burst of other work on the machine does not decide the ratio.
 
     python bench/convert_throughput.py [--arch unet_256 resnet_9blocks] [--batch 1]
     python bench/convert_throughput.py --model models/NAME.onnx
@@ -23,8 +23,8 @@ TARGET = 0.90
 
 
 def measure(model: Path, args: argparse.Namespace, tmp: Path) -> bool:
-    from translate.convert import ConvertConfig, convert
-    from translate.inference import Translator
+    from translate.runtime.convert import ConvertConfig, convert
+    from translate.runtime.inference import Translator
 
     translator = Translator(model, backend=args.backend, threads=args.threads)
     photos = sorted((DATA / "summer2winter_yosemite" / "testA").glob("*.jpg"))

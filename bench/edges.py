@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import unit_seconds  # noqa: E402
 
-from translate.edges import EdgeConfig, edge_mask, take_half  # noqa: E402
-from translate.images import load_image  # noqa: E402
+from translate.runtime.edges import EdgeConfig, edge_mask, take_half  # noqa: E402
+from translate.runtime.images import load_image  # noqa: E402
 
 
 def within(mask: np.ndarray, other: np.ndarray, tol: float) -> float:

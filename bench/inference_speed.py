@@ -33,12 +33,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from translate.atomic import atomic_write_bytes  # noqa: E402
-from translate.export import compare_quality, export_onnx, load_images, session  # noqa: E402
-from translate.images import load_image, save_image, to_tensor  # noqa: E402
-from translate.metadata import ModelMetadata  # noqa: E402
-from translate.metrics import psnr  # noqa: E402
-from translate.nets import create_generator  # noqa: E402
+from translate.eval.metrics import psnr  # noqa: E402
+from translate.export.onnx import compare_quality, export_onnx, load_images, session  # noqa: E402
+from translate.gan.nets import create_generator  # noqa: E402
+from translate.gan.tensors import to_tensor  # noqa: E402
+from translate.runtime.atomic import atomic_write_bytes  # noqa: E402
+from translate.runtime.images import load_image, save_image  # noqa: E402
+from translate.runtime.metadata import ModelMetadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("TRANSLATE_SHARED", ROOT.parent / "shared")) / "data"

@@ -1,14 +1,14 @@
 """Mode collapse, visible: the ring-of-8-Gaussians GAN trained with each objective of the core.
 
 For every objective a small MLP generator/discriminator pair is trained with the adversarial core
-(translate.toy) for the same number of generator steps and seed; the script prints the modes
+(translate.gan.toy) for the same number of generator steps and seed; the script prints the modes
 covered and the fraction of high-quality samples (within 3 standard deviations of a mode) and
 writes a scatter plot per objective plus one overview image:
 
     python bench/mode_coverage.py                 # all objectives, figures in bench/figures/
     python bench/mode_coverage.py --steps 400 vanilla wgangp
 
-Toy settings differ from the image defaults on purpose (translate.toy.toy_gan_config): Adam at
+Toy settings differ from the image defaults on purpose (translate.gan.toy.toy_gan_config): Adam at
 lr 3e-3 (betas 0.5, 0.9) for every objective, RMSProp for weight-clipped WGAN as published, so
 that each run takes seconds; n_critic, clipping and gradient penalty keep their published
 values. R1 uses gamma 0.1 (the data's scale is small: modes of standard deviation 0.05).
@@ -26,14 +26,14 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from translate.images import save_image  # noqa: E402
-from translate.toy import (  # noqa: E402
+from translate.gan.toy import (  # noqa: E402
     RingConfig,
     RingResult,
     ring_centres,
     toy_gan_config,
     train_ring_gan,
 )
+from translate.runtime.images import save_image  # noqa: E402
 
 RUNS = {  # label -> (objective, GANConfig overrides)
     "minimax": ("minimax", {}),

@@ -26,7 +26,7 @@ LIMIT_GIB = 2.0
 
 def child(args: argparse.Namespace) -> None:
     """Runs in the subprocess: one translation, then figures as JSON on stdout."""
-    from translate.inference import Translator
+    from translate.runtime.inference import Translator
 
     translator = Translator(args.model, backend=args.backend, threads=args.threads)
     loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
@@ -58,7 +58,7 @@ def main() -> int:
 
     from PIL import Image
 
-    from translate.backends import openvino_available
+    from translate.runtime.backends import openvino_available
 
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else model_file(args.arch, Path(tmp))

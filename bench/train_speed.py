@@ -81,8 +81,8 @@ def unit(threads: int) -> tuple[float, float]:
 def build_model(model_name: str, args):
     import torch
 
-    from translate.presets import build_config
-    from translate.train import model_class
+    from translate.training.loop import model_class
+    from translate.training.presets import build_config
 
     preset = "facades" if model_name == "pix2pix" else "horse2zebra"
     gan = {"compile": args.compile, "channels_last": args.channels_last}
@@ -115,7 +115,7 @@ def main() -> int:
     parser.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
 
-    from translate.train import tune_allocator
+    from translate.training.loop import tune_allocator
 
     tuned = False if args.baseline else tune_allocator()
     import torch

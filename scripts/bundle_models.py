@@ -25,17 +25,17 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from translate import checkpoint as ckpt
-from translate.catalog import read_metadata
-from translate.config import TrainConfig
-from translate.edges import take_half
-from translate.evaluate import evaluate_paired, evaluate_unpaired, image_files, load_resized
-from translate.export import ExportError, export_onnx, load_source
-from translate.images import load_image, save_image, to_mode
-from translate.inference import Translator
-from translate.metrics import target_share
-from translate.nets import create_generator
-from translate.report import read_log, sample_sheet
+from translate.eval.evaluate import evaluate_paired, evaluate_unpaired, image_files, load_resized
+from translate.eval.metrics import target_share
+from translate.export.onnx import ExportError, export_onnx, load_source
+from translate.gan.nets import create_generator
+from translate.runtime.catalog import read_metadata
+from translate.runtime.edges import take_half
+from translate.runtime.images import load_image, save_image, to_mode
+from translate.runtime.inference import Translator
+from translate.training import checkpoint as ckpt
+from translate.training.config import TrainConfig
+from translate.training.report import read_log, sample_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET_ROWS = 6

@@ -69,9 +69,9 @@ def onnx_model(tmp_path_factory):
     def make(arch="resnet_6blocks", norm="instance", input_nc=3, output_nc=3, ngf=4, **meta):
         key = (arch, norm, input_nc, output_nc, ngf, tuple(sorted(meta.items())))
         if key not in cache:
-            from translate.export import export_onnx
-            from translate.metadata import ModelMetadata
-            from translate.nets import create_generator
+            from translate.export.onnx import export_onnx
+            from translate.gan.nets import create_generator
+            from translate.runtime.metadata import ModelMetadata
 
             torch.manual_seed(0)
             net = create_generator(

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # ``translate.Translator`` without importing the engine (and its backends) for every command.
     if name == "Translator":
-        from .inference import Translator
+        from .runtime.inference import Translator
 
         return Translator
     raise AttributeError(f"module 'translate' has no attribute {name!r}")
