@@ -14,14 +14,16 @@ PYTEST_ARGS ?=
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The app needs only the base install (the ONNX runtime and Gradio; no torch).
 $(VENV)/.stamp-base: pyproject.toml | $(PY)
-	$(PY) -m pip install $(TORCH_SPEC)
 	$(PY) -m pip install -e .
 	touch $@
 
-# The tests also cover the optional OpenVINO backend (its outputs must equal onnxruntime's).
+# The tests need everything: training (torch), eval, and the optional OpenVINO backend (its
+# outputs must equal onnxruntime's); the dev extra brings them.
 $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
-	$(PY) -m pip install -e ".[dev,openvino]"
+	$(PY) -m pip install $(TORCH_SPEC)
+	$(PY) -m pip install -e ".[dev]"
 	touch $@
 
 app: $(VENV)/.stamp-base

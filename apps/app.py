@@ -3,8 +3,9 @@ batch conversion, over the ONNX models in ``models/`` (``translate app`` / ``mak
 
 ``build_app(models_dir)`` returns the Blocks (queue configured); ``launch(config)`` serves it with
 the upload limit, the narrow ``allowed_paths`` and the theme. Every model runs through
-:class:`translate.runtime.inference.Translator` (loaded once per model, see :mod:`apps.pool`),
-and the Batch tab is :func:`translate.runtime.convert.convert` on the uploaded files.
+:class:`translate.runtime.inference.Translator` (loaded once per model, see
+:mod:`translate.apps.pool`), and the Batch tab is :func:`translate.runtime.convert.convert` on the
+uploaded files.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ can make the server open a path of its choosing.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from translate.runtime.cards import CardError, ModelCard, card_path
 from translate.runtime.catalog import list_models
 from translate.runtime.metadata import ModelMetadata
 
@@ -27,7 +27,8 @@ class ModelChoice:
     name: str  # the file stem; what the dropdowns send
     path: Path
     meta: ModelMetadata
-    card_text: str  # models/NAME.md, or "" when there is none
+    card_text: str  # models/NAME.md as written, or "" when there is none
+    card: ModelCard | None = None  # its parts; None without a card or if it does not parse
 
     @property
     def title(self) -> str:
@@ -52,26 +53,10 @@ class ModelChoice:
         if m.license_note:
             facts.append(f"Data licence: {m.license_note}")
         lines.append(" ".join(facts))
-        limits = card_section(self.card_text, "limit")
+        limits = self.card.limits if self.card else ""
         if limits:
             lines.append(f"**Known limits.** {limits}")
         return "\n\n".join(lines)
-
-
-def card_section(markdown: str, word: str) -> str:
-    """The body of the first heading section whose title contains ``word`` (case-insensitive),
-    joined into one paragraph; "" if there is none."""
-    body: list[str] = []
-    inside = False
-    for line in markdown.splitlines():
-        heading = re.match(r"^#{1,6}\s+(.*)", line)
-        if heading:
-            if inside:
-                break
-            inside = word.lower() in heading.group(1).lower()
-        elif inside and line.strip():
-            body.append(line.strip().lstrip("-* ").strip())
-    return " ".join(body)
 
 
 class ModelPool:
@@ -102,11 +87,15 @@ class ModelPool:
             except (ValueError, TypeError) as e:
                 self.problems.append(f"{entry.path.name}: unusable metadata ({e})")
                 continue
-            card = entry.path.with_suffix(".md")
-            if not card.is_file():  # NAME.int8.onnx shares NAME.md with its fp32 model
-                card = entry.path.with_name(entry.path.name.split(".")[0] + ".md")
-            text = card.read_text(encoding="utf-8") if card.is_file() else ""
-            self.models[entry.name] = ModelChoice(entry.name, entry.path, meta, text)
+            card, text = None, ""
+            found = card_path(entry.path)  # NAME.int8.onnx shares NAME.md with its fp32 model
+            if found is not None:
+                text = found.read_text(encoding="utf-8")
+                try:
+                    card = ModelCard.from_markdown(text, found)
+                except CardError as e:  # still shown as written, without its parts
+                    self.problems.append(str(e))
+            self.models[entry.name] = ModelChoice(entry.name, entry.path, meta, text, card)
         self._translators: dict[str, object] = {}
         self._load_locks = {name: threading.Lock() for name in self.models}
         self._slots = {name: threading.BoundedSemaphore(concurrency) for name in self.models}

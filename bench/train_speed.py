@@ -81,13 +81,13 @@ def unit(threads: int) -> tuple[float, float]:
 def build_model(model_name: str, args):
     import torch
 
-    from translate.training.loop import model_class
     from translate.training.presets import build_config
+    from translate.training.trainer import get_trainer
 
     preset = "facades" if model_name == "pix2pix" else "horse2zebra"
     gan = {"compile": args.compile, "channels_last": args.channels_last}
     cfg = build_config(model_name, preset, {"data": {"root": "unused"}, "gan": gan})
-    model = model_class(model_name)(cfg, torch.device("cpu"))
+    model = get_trainer(model_name)(cfg, torch.device("cpu"))
     if args.baseline:  # the reference's optimiser: Adam with per-tensor (foreach) updates
         for name, opt in model.optimizers.items():
             params = [p for g in opt.param_groups for p in g["params"]]

@@ -11,6 +11,11 @@ class TranslateError(Exception):
     """A problem with what the user asked for; the message says what and where."""
 
 
+class ConfigError(TranslateError, ValueError):
+    """A setting or argument that cannot work: a value out of range, an unknown name, an input or
+    output path that does not fit. A ValueError too, for callers that validate values."""
+
+
 class MissingExtra(TranslateError, ImportError):
     """A feature whose dependencies this install lacks; names the extra that brings them."""
 

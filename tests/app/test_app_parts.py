@@ -4,6 +4,7 @@ result can be compared with its input."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import urllib.request
@@ -16,8 +17,15 @@ import pytest
 from onnx import TensorProto, helper
 from PIL import Image
 
-from apps.pool import ModelPool, UnknownModelError
-from apps.uploads import BatchError, BatchLimits, SizeLimits, gather_batch, plan_image, zip_folder
+from translate.apps.pool import ModelPool, UnknownModelError
+from translate.apps.uploads import (
+    BatchError,
+    BatchLimits,
+    SizeLimits,
+    gather_batch,
+    plan_image,
+    zip_folder,
+)
 from translate.cli import main
 from translate.runtime.metadata import ModelMetadata
 
@@ -243,7 +251,7 @@ def test_pool_loads_each_model_once_and_limits_concurrency(models):
 
 
 def test_tiled_translation_through_the_app_matches_the_input(models):
-    from apps.app import AppConfig, AppLogic
+    from translate.apps.app import AppConfig, AppLogic
 
     sizes = SizeLimits(max_pixels=20_000, tile_above=2_000, tile=32, overlap=8)
     logic = AppLogic(ModelPool(models, threads=1), AppConfig(sizes=sizes))
@@ -263,7 +271,7 @@ def test_examples_select_the_model_that_takes_them(tmp_path):
     source domain), whatever the files are called: clicking an example selects that model (full
     precision before int8), an example no model takes is not offered, and each tab opens on its
     first example's model, so the sketch canvas starts on a sketch model."""
-    from apps.app import build_app
+    from translate.apps.app import build_app
 
     d = tmp_path / "models"
     d.mkdir()
@@ -295,7 +303,7 @@ def test_examples_select_the_model_that_takes_them(tmp_path):
 
 
 def test_app_starts_without_models_and_says_how_to_get_one(tmp_path):
-    from apps.app import THEME, build_app
+    from translate.apps.app import THEME, build_app
 
     empty = tmp_path / "models"
     empty.mkdir()
@@ -311,14 +319,18 @@ def test_app_starts_without_models_and_says_how_to_get_one(tmp_path):
         demo.close()
 
 
-def test_cli_defaults_are_the_app_defaults():
-    from apps.app import AppConfig
-    from translate.cli import APP_FLAGS, build_parser
+def test_cli_flags_land_in_the_app_config_and_the_rest_are_its_defaults(tmp_path, monkeypatch):
+    from translate.apps import app
 
-    args = build_parser().parse_args(["app"])
-    defaults = AppConfig()
-    assert {k: getattr(args, k) for k in APP_FLAGS} == {k: getattr(defaults, k) for k in APP_FLAGS}
-    assert args.max_pixels == defaults.sizes.max_pixels
+    launched = []
+    monkeypatch.setattr(app, "launch", launched.append)
+    argv = ["app", "--models", str(tmp_path), "--port", "8123", "--share", "--max-pixels", "99"]
+    assert main(argv) == 0
+    (config,) = launched
+    expected = app.AppConfig(models_dir=tmp_path, port=8123, share=True)
+    assert config == dataclasses.replace(
+        expected, sizes=dataclasses.replace(expected.sizes, max_pixels=99)
+    )
 
 
 def test_cli_refuses_a_missing_models_folder(tmp_path, capsys):

@@ -12,7 +12,8 @@ import torch
 
 from translate.cli import main
 from translate.gan.tensors import to_tensor
-from translate.runtime.catalog import list_models
+from translate.runtime.cards import card_path, read_card
+from translate.runtime.catalog import file_sha256, list_models, read_checksums
 from translate.runtime.edges import extract_edges, take_half
 from translate.runtime.images import load_image
 from translate.runtime.inference import Translator
@@ -51,16 +52,39 @@ def test_every_app_task_has_a_bundled_model_with_card_and_samples():
     tasks = {e.task for e in entries}
     assert set(APP_TASKS) <= tasks, f"no bundled model for {set(APP_TASKS) - tasks}"
     for e in entries:
-        card = e.path.with_suffix(".md")
-        assert card.is_file(), f"{e.path.name} has no model card"
-        text = card.read_text()
-        for section in ("## Validation", "## Limits", "demo model"):
-            assert section in text, f"{card.name} lacks {section!r}"
-        assert e.path.with_suffix(".png").is_file(), f"{e.path.name} has no sample sheet"
-        assert f"({e.path.stem}.png)" in text  # the card shows it
+        path = card_path(e.path)
+        assert path == e.path.with_suffix(".md"), f"{e.path.name} has no model card"
+        card = read_card(path)  # as the app reads it
+        assert {"Validation", "Limits"} <= set(card.sections), f"{path.name}: {card.sections}"
+        assert "demo model" in card.lead and card.limits
+        assert card.sheet == f"{e.path.stem}.png", f"{path.name} does not show its sample sheet"
+        assert (MODELS / card.sheet).is_file(), f"{e.path.name} has no sample sheet"
         assert e.path.stat().st_size <= 30 * 2**20, f"{e.path.name} is over 30 MB"
         meta = ModelMetadata.from_props(e.metadata)
         assert meta.training_data and meta.license_note and meta.training_iterations > 0
+
+
+def test_every_bundled_card_parses_and_reads_back_as_written():
+    """The cards follow the format `translate release` writes (translate.runtime.cards): parsed
+    and written again, each gives its file byte for byte."""
+    cards = [p for p in MODELS.glob("*.md") if p.with_suffix(".onnx").is_file()]
+    assert len(cards) == len(SHIPPED)
+    for path in cards:
+        card = read_card(path)
+        assert card.to_markdown() == path.read_text(encoding="utf-8"), path.name
+        assert card.title.startswith(f"{path.stem}: ")
+        shipped = card.facts["checkpoint"].split("`")[1]
+        assert (ROOT / shipped).is_dir(), f"{path.name} names {shipped}, which is not there"
+
+
+def test_bundled_onnx_files_are_the_ones_released():
+    """models/SHA256SUMS (written by `translate release`, checked by `sha256sum -c`) lists every
+    bundled ONNX file with its digest: a refactor or a stray re-export cannot change a shipped
+    model unnoticed."""
+    sums = read_checksums(MODELS)
+    assert sorted(sums) == sorted(p.name for p in MODELS.glob("*.onnx"))
+    for name, digest in sums.items():
+        assert file_sha256(MODELS / name) == digest, name
 
 
 def test_models_and_checkpoints_fit_the_repository_budget():
@@ -134,7 +158,7 @@ PAGE = {
 def page():
     from test_app_parts import page_examples
 
-    from apps.app import build_app
+    from translate.apps.app import build_app
 
     return page_examples(build_app(MODELS))
 
@@ -149,8 +173,8 @@ def test_the_app_runs_every_example_through_the_model_it_selects(page):
     """Each example clicked and translated, the way the page's handlers run it. A shoe sketch
     comes out on light paper, not as the blue-black facade texture the label-map model makes
     of it."""
-    from apps.app import EXAMPLES_DIR, AppConfig, AppLogic
-    from apps.pool import ModelPool
+    from translate.apps.app import EXAMPLES_DIR, AppConfig, AppLogic
+    from translate.apps.pool import ModelPool
 
     logic = AppLogic(ModelPool(MODELS, threads=2), AppConfig())
     examples = [(tab, *example) for tab, (_, shown) in page.items() for example in shown]

@@ -74,8 +74,8 @@ def test_convert_cli_keeps_tiny_sizes(onnx_model, backend, tmp_path, capsys, one
 
 @pytest.mark.parametrize("backend", BACKENDS[:2])  # the app serves ONNX models
 def test_app_translates_tiny_uploads(onnx_model, backend, tmp_path):
-    from apps.app import AppConfig, AppLogic
-    from apps.pool import ModelPool
+    from translate.apps.app import AppConfig, AppLogic
+    from translate.apps.pool import ModelPool
 
     models = tmp_path / "models"
     models.mkdir()

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,13 @@ import torch
 from safetensors.torch import load_file
 from tiny_data import TINY_FLAGS, aligned, one_thread, unpaired  # noqa: F401  (fixture)
 
-from translate.cli import main
+from translate.cli import build_parser, main
+from translate.cli.train import given_flags
+from translate.gan.adversarial import GANConfig
 from translate.training import checkpoint as ckpt
-from translate.training.config import ScheduleConfig, TrainConfig
+from translate.training.config import ScheduleConfig, TrainConfig, default_config
 from translate.training.loop import train
+from translate.training.options import flag_specs, to_overrides
 from translate.training.presets import build_config, merge_overrides
 from translate.training.report import read_log
 from translate.training.schedule import LRSchedule
@@ -243,7 +248,7 @@ def test_resume_refuses_to_change_the_model(tmp_path, capsys):
     run = tmp_path / "run"
     train(tiny_config("pix2pix", root, run, schedule={"max_steps": 1}), progress=False)
     assert main(["train", "--resume", str(run), "--ngf", "8", "--quiet"]) == 2
-    assert "--ngf" in capsys.readouterr().err
+    assert "cannot change: --ngf (" in capsys.readouterr().err
     assert main(["train", "pix2pix", "--data", str(root), "--out", str(run), "--quiet"]) == 2
     assert "already holds a training run" in capsys.readouterr().err
     # Train longer by raising the budget: continues from step 1.
@@ -275,7 +280,7 @@ def test_bad_data_is_a_one_line_error(tmp_path, capsys):
     assert "multiples of 256" in capsys.readouterr().err
 
 
-def test_presets_and_flag_defaults():
+def test_presets_and_objective_defaults():
     facades = build_config(None, "facades", {"data": {"root": "x"}})
     assert (facades.model, facades.data.direction, facades.generator.arch) == (
         "pix2pix",
@@ -304,27 +309,82 @@ def test_presets_and_flag_defaults():
         build_config("pix2pix", "horse2zebra")
 
 
-def test_train_help_shows_every_flag_with_the_real_default(capsys):
-    from translate import cli
-    from translate.training.config import default_config
-    from translate.training.presets import PRESETS
+def _flag_fields(config, prefix=""):
+    """Dotted paths of the config fields whose metadata makes them ``translate train`` flags."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _flag_fields(value, f"{prefix}{f.name}.")
+        elif "help" in f.metadata:
+            yield prefix + f.name
 
-    assert set(cli.PRESET_NAMES) == set(PRESETS)
-    configs = {m: default_config(m).to_dict() for m in ("pix2pix", "cyclegan")}
-    for flag, path, _kind, _choices, shown, _help in cli._TRAIN_FLAGS:
-        for i, model in enumerate(("pix2pix", "cyclegan")):
-            node = configs[model]
-            for part in path.replace("*", "generator").split("."):
-                node = node[part]
-            expected = shown[i] if isinstance(shown, tuple) else shown
-            if expected != "objective's":
-                assert node == expected, (flag, model, node, expected)
+
+def _another_value(spec, value) -> tuple[list[str], object]:
+    """A valid value other than ``value`` for this flag: (argv, the value it gives)."""
+    if spec.type is bool:
+        return [spec.flag if not value else "--no-" + spec.flag[2:]], not value
+    if spec.choices:
+        pick = next(c for c in spec.choices if c != value)
+        return [spec.flag, str(pick)], pick
+    if spec.nargs:
+        halves = tuple(v / 2 for v in value)
+        return [spec.flag, *map(str, halves)], halves
+    if spec.type is str:
+        return [spec.flag, value + "2"], value + "2"
+    new = (value / 2 if value else 0.5) if spec.type is float else (value or 0) + 1
+    return [spec.flag, str(new)], new
+
+
+def test_every_config_field_with_flag_metadata_has_a_flag_that_sets_it():
+    base = default_config("pix2pix")
+    specs = flag_specs()
+    assert sorted(path for spec in specs for path in spec.paths) == sorted(_flag_fields(base))
+    parser = build_parser()
+    for spec in specs:
+        argv, value = _another_value(spec, attrgetter(spec.paths[0])(base))
+        args = parser.parse_args(["train", "pix2pix", *argv])
+        cfg = build_config("pix2pix", None, to_overrides(given_flags(args)))
+        for path in spec.paths:
+            assert attrgetter(path)(cfg) == value, (argv, path)
+
+
+def test_the_flag_names_scripts_use_set_their_fields():
+    argv = "train pix2pix --betas 0.4 0.9 --norm instance --no-flip --netd pixel --gan-mode hinge"
+    argv += " --lr-decay-epochs 7 --n-layers-d 4 --lambda-gan 0 --max-steps 7"
+    args = build_parser().parse_args(argv.split())
+    over = to_overrides(given_flags(args))
+    cfg = build_config("pix2pix", "facades", {**over, "data": {**over["data"], "root": "x"}})
+    assert cfg.gan.betas == (0.4, 0.9) and cfg.gan.objective == "hinge"
+    assert cfg.generator.norm == cfg.discriminator.norm == "instance"
+    assert (cfg.discriminator.arch, cfg.discriminator.n_layers) == ("pixel", 4)
+    assert (cfg.schedule.step_epochs, cfg.schedule.max_steps) == (7, 7)
+    assert cfg.loss.lambda_gan == 0 and not cfg.data.flip
+    assert cfg.data.direction == "BtoA"  # the preset's: not given, not overridden
+
+
+def test_train_help_shows_the_real_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for flag, *_ in cli._TRAIN_FLAGS:
-        assert flag in text
-    assert text.count("(default:") >= len(cli._TRAIN_FLAGS)
+    p2p, cyc = default_config("pix2pix"), default_config("cyclegan")
+    assert f"(default: {p2p.generator.arch} for pix2pix, {cyc.generator.arch} for cyclegan)" in text
+    norm = f"{p2p.generator.norm} for pix2pix, {cyc.generator.norm} for cyclegan"
+    assert f"{{batch,instance,none}} normalisation in both networks (default: {norm})" in text
+    assert f"--keep N numbered checkpoints to keep (default: {p2p.keep})" in text
+    wgan = GANConfig(objective="wgan")
+    assert f"(default: the objective's: {p2p.gan.lr}; {wgan.lr} for wgan;" in text
+    specs = flag_specs()
+    assert all(spec.flag in text for spec in specs)
+    assert text.count("(default:") >= len(specs)
+
+
+def test_resume_refuses_a_fixed_flag_in_one_line_naming_it(tmp_path, capsys):
+    argv = ["train", "--resume", str(tmp_path), "--norm", "batch", "--max-steps", "3", "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    fixed, allowed = err.split("cannot change: ")[1].split(" (allowed: ")
+    assert fixed == "--norm" and "--max-steps" in allowed and "--norm" not in allowed
 
 
 def test_config_json_round_trip(tmp_path):
@@ -358,38 +418,6 @@ def test_resume_from_a_weights_only_fp16_checkpoint(tmp_path):
     assert load_file(ckpt.latest_checkpoint(run) / "G.safetensors")["model.1.weight"].dtype == (
         torch.float32
     )
-
-
-def test_flags_map_onto_the_config():
-    from translate.cli import _train_overrides, build_parser
-
-    args = build_parser().parse_args(
-        [
-            "train",
-            "pix2pix",
-            "--betas",
-            "0.4",
-            "0.9",
-            "--lr",
-            "1e-3",
-            "--norm",
-            "instance",
-            "--no-flip",
-            "--max-steps",
-            "7",
-        ]  # fmt: skip
-    )
-    over = _train_overrides(args)
-    assert over == {
-        "gan": {"betas": [0.4, 0.9], "lr": 1e-3},
-        "generator": {"norm": "instance"},
-        "discriminator": {"norm": "instance"},
-        "data": {"flip": False},
-        "schedule": {"max_steps": 7},
-    }
-    cfg = build_config("pix2pix", "facades", {**over, "data": {"root": "x", "flip": False}})
-    assert cfg.gan.betas == (0.4, 0.9) and cfg.discriminator.norm == "instance"
-    assert cfg.data.direction == "BtoA"  # the preset's, not overridden
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import TranslateError
 from ..gan.nets import min_input_size
 from ..runtime.atomic import atomic_write_bytes
 from ..runtime.metadata import ModelMetadata
@@ -57,7 +58,7 @@ FP16_KEEP_FP32 = ("InstanceNormalization",)
 INT8_SKIP = frozenset({"unet_256", "unet_128"})
 
 
-class ExportError(ValueError):
+class ExportError(TranslateError, ValueError):
     """An export that cannot be done as asked: bad source, options or calibration images."""
 
 

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from torch import nn
 
-from .losses import get_objective, gradient_penalty, r1_penalty
+from ..errors import ConfigError
+from .losses import OBJECTIVES, get_objective, gradient_penalty, r1_penalty
 from .pool import ImagePool
 
 AMP_MODES = ("off", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop")
+
+
+def _objective_default(text: str, **more) -> dict:
+    """Metadata of a field whose ``None`` default is the objective's published value."""
+    return {"help": text, "derived_from": "objective", **more}
 
 
 @dataclass
@@ -33,22 +39,52 @@ class GANConfig:
     - wgangp: lambda 10, 5 critic steps, Adam lr 1e-4, betas (0, 0.9) (Gulrajani et al. 2017).
     """
 
-    objective: str = "lsgan"  # minimax | vanilla/nonsaturating | lsgan | wgan | wgangp | hinge
-    n_critic: int | None = None  # discriminator steps per generator step
-    clip_value: float | None = None  # WGAN weight clipping bound c
-    gp_lambda: float | None = None  # gradient penalty weight (two-sided unless gp_one_sided)
+    objective: str = field(
+        default="lsgan",
+        metadata={"help": "GAN objective", "flag": "--gan-mode", "choices": tuple(OBJECTIVES)},
+    )
+    n_critic: int | None = field(default=None, metadata=_objective_default("D steps per G step"))
+    clip_value: float | None = field(  # the weight clipping bound c
+        default=None, metadata=_objective_default("WGAN weight clipping bound")
+    )
+    gp_lambda: float | None = field(  # two-sided unless gp_one_sided
+        default=None, metadata=_objective_default("gradient penalty weight")
+    )
     gp_one_sided: bool = False
-    r1_gamma: float = 0.0  # R1 = gamma/2 * E_real ||grad D||^2; 0 = off
-    r1_every: int = 1  # lazy R1: apply every k discriminator steps, scaled by k
+    r1_gamma: float = field(  # R1 = gamma/2 * E_real ||grad D||^2
+        default=0.0, metadata={"help": "R1 penalty weight (0: off)"}
+    )
+    r1_every: int = field(  # the penalty is scaled by k
+        default=1, metadata={"help": "lazy R1: apply every k D steps"}
+    )
     d_loss_weight: float = 0.5  # the reference halves D's loss to slow it relative to G
-    grad_clip: float | None = None  # max gradient norm for every optimiser step; None = off
-    amp: str = "off"  # off | bf16 | fp16 (CUDA only; CPU always runs fp32)
-    channels_last: bool = False
-    compile: bool = False  # torch.compile the networks (slow start, faster steps)
-    optimizer: str | None = None  # adam | rmsprop
-    lr: float | None = None  # learning rate of G and D
-    betas: tuple[float, float] | None = None  # Adam's (beta1, beta2)
-    pool_size: int = 50  # history of fakes shown to D (CycleGAN: 50; pix2pix: 0 = off)
+    grad_clip: float | None = field(  # for every optimiser step
+        default=None, metadata={"help": "max gradient norm (off if not given)"}
+    )
+    amp: str = field(  # CPU always runs fp32
+        default="off",
+        metadata={"help": "mixed precision (CUDA only)", "choices": AMP_MODES, "resumable": True},
+    )
+    channels_last: bool = field(default=False, metadata={"help": "channels-last memory layout"})
+    compile: bool = field(
+        default=False,
+        metadata={
+            "help": "torch.compile the networks (a minute or more to start, faster steps)",
+            "resumable": True,
+        },
+    )
+    optimizer: str | None = field(
+        default=None, metadata=_objective_default("optimiser of G and D", choices=OPTIMIZERS)
+    )
+    lr: float | None = field(
+        default=None, metadata=_objective_default("initial learning rate of G and D")
+    )
+    betas: tuple[float, float] | None = field(
+        default=None, metadata=_objective_default("Adam's beta1 beta2")
+    )
+    pool_size: int = field(  # CycleGAN: 50; pix2pix: 0
+        default=50, metadata={"help": "history of fakes shown to D (0: off)"}
+    )
     pool_p: float = 0.5  # probability that a fake is swapped for a stored one
 
     def __post_init__(self):
@@ -65,39 +101,41 @@ class GANConfig:
                 setattr(self, name, default)
         self.betas = tuple(float(b) for b in self.betas)
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
             )
         if not self.lr > 0:
-            raise ValueError(f"learning rate must be > 0, got {self.lr}")
+            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.pool_size < 0 or not 0.0 <= self.pool_p <= 1.0:
-            raise ValueError(
+            raise ConfigError(
                 f"pool_size must be >= 0 and pool_p in [0, 1], got {self.pool_size}, {self.pool_p}"
             )
         if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be > 0 (or None = off), got {self.grad_clip}")
+            raise ConfigError(f"grad_clip must be > 0 (or None = off), got {self.grad_clip}")
         if self.d_loss_weight <= 0:
-            raise ValueError(f"d_loss_weight must be > 0, got {self.d_loss_weight}")
+            raise ConfigError(f"d_loss_weight must be > 0, got {self.d_loss_weight}")
         if self.n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {self.n_critic}")
+            raise ConfigError(f"n_critic must be >= 1, got {self.n_critic}")
         if self.r1_every < 1:
-            raise ValueError(f"r1_every must be >= 1, got {self.r1_every}")
+            raise ConfigError(f"r1_every must be >= 1, got {self.r1_every}")
         if min(self.gp_lambda, self.r1_gamma) < 0:
-            raise ValueError("penalty weights (gp_lambda, r1_gamma) must be >= 0")
+            raise ConfigError("penalty weights (gp_lambda, r1_gamma) must be >= 0")
         if self.clip_value is not None and (self.r1_gamma > 0 or self.gp_lambda > 0):
-            raise ValueError(
+            raise ConfigError(
                 "weight clipping cannot be combined with a gradient penalty or R1: both constrain "
                 "the critic's gradients, and clipping defeats the penalty (use the 'wgangp' "
                 "objective for a penalised Wasserstein critic)"
             )
         if self.gp_one_sided and self.gp_lambda == 0:
-            raise ValueError("gp_one_sided needs a gradient penalty (gp_lambda > 0)")
+            raise ConfigError("gp_one_sided needs a gradient penalty (gp_lambda > 0)")
         if self.clip_value is not None and self.clip_value <= 0:
-            raise ValueError(f"clip_value must be > 0, got {self.clip_value}")
+            raise ConfigError(f"clip_value must be > 0, got {self.clip_value}")
         if self.amp not in AMP_MODES:
-            raise ValueError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
+            raise ConfigError(
+                f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}"
+            )
 
     def to_dict(self) -> dict:
         """Plain JSON-able values (the resolved defaults, so a saved run is explicit)."""
@@ -110,7 +148,7 @@ class GANConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
-            raise ValueError(f"unknown GAN config keys: {', '.join(unknown)}")
+            raise ConfigError(f"unknown GAN config keys: {', '.join(unknown)}")
         return cls(**d)
 
 

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
+
 
 class Objective(ABC):
     """A two-player GAN game. ``d_loss`` is what D minimises, ``g_loss`` what G minimises.
@@ -51,7 +53,7 @@ def register_objective(*names: str):
 
 def get_objective(name: str) -> Objective:
     if name not in OBJECTIVES:
-        raise ValueError(f"unknown GAN objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
+        raise ConfigError(f"unknown GAN objective {name!r}; choose one of {', '.join(OBJECTIVES)}")
     return OBJECTIVES[name]()
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from torch import nn
+
+from ..errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
 INITS = ("normal", "xavier", "kaiming", "orthogonal")
@@ -56,8 +58,12 @@ def _from_dict(cls, d: dict):
     known = {f.name for f in fields(cls)}
     unknown = set(d) - known
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+        raise ConfigError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
     return cls(**d)
+
+
+# One `translate train --norm` sets both networks' norm.
+_NORM = {"help": "normalisation in both networks", "choices": NORMS}
 
 
 @dataclass
@@ -65,12 +71,19 @@ class GeneratorConfig:
     """Generator architecture. Defaults are CycleGAN's published ones (pix2pix: unet_256, batch,
     dropout on)."""
 
-    arch: str = "resnet_9blocks"
-    input_nc: int = 3
-    output_nc: int = 3
-    ngf: int = 64
-    norm: str = "instance"
-    dropout: bool = False
+    arch: str = field(
+        default="resnet_9blocks",
+        metadata={"help": "generator architecture", "choices": list_generators},
+    )
+    input_nc: int = field(
+        default=3, metadata={"help": "channels of the generator's input", "choices": (1, 3)}
+    )
+    output_nc: int = field(
+        default=3, metadata={"help": "channels of its output", "choices": (1, 3)}
+    )
+    ngf: int = field(default=64, metadata={"help": "generator filters in the first layer"})
+    norm: str = field(default="instance", metadata=_NORM)
+    dropout: bool = field(default=False, metadata={"help": "dropout in the generator"})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,11 +97,20 @@ class GeneratorConfig:
 class DiscriminatorConfig:
     """PatchGAN discriminator. ``basic`` is the 70x70 PatchGAN (``n_layers`` with 3 layers)."""
 
-    arch: str = "basic"
-    input_nc: int = 3
-    ndf: int = 64
-    n_layers: int = 3
-    norm: str = "instance"
+    arch: str = field(
+        default="basic",
+        metadata={
+            "help": "discriminator: basic (70x70 PatchGAN), n_layers, pixel (1x1)",
+            "flag": "--netd",
+            "choices": list_discriminators,
+        },
+    )
+    input_nc: int = 3  # derived by the trainer
+    ndf: int = field(default=64, metadata={"help": "discriminator filters in the first layer"})
+    n_layers: int = field(
+        default=3, metadata={"help": "depth of the n_layers PatchGAN", "flag": "--n-layers-d"}
+    )
+    norm: str = field(default="instance", metadata=_NORM)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,7 +133,7 @@ def norm_layer(norm: str) -> Callable[[int], nn.Module]:
         return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
     if norm == "none":
         return lambda _channels: nn.Identity()
-    raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+    raise ConfigError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
 
 
 def _conv_bias(norm: str) -> bool:
@@ -123,7 +145,7 @@ def _conv_bias(norm: str) -> bool:
 def _check_positive(**values: int) -> None:
     for name, v in values.items():
         if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
 
 
 class _SizedGenerator(nn.Module):
@@ -425,13 +447,13 @@ def pixel_patchgan(n_layers=3, **kw):
 
 def _lookup(registry: dict, name: str, what: str):
     if name not in registry:
-        raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(sorted(registry))}")
+        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(sorted(registry))}")
     return registry[name]
 
 
 def _check_norm(norm: str) -> None:
     if norm not in NORMS:
-        raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+        raise ConfigError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
 
 
 def create_generator(
@@ -481,7 +503,7 @@ def create_discriminator(
 def init_weights(net: nn.Module, init: str = "normal", gain: float = 0.02) -> nn.Module:
     """Initialise conv/linear weights (biases to 0) and batch-norm scales ~ N(1, gain)."""
     if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        raise ConfigError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
     for m in net.modules():
         if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
             if init == "normal":

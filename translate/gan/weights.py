@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import ConfigError, TranslateError
 from .nets import (
     DISCRIMINATORS,
     GENERATORS,
@@ -29,7 +30,7 @@ from .nets import (
 _IN_STATS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-class WeightsError(ValueError):
+class WeightsError(TranslateError, ValueError):
     """A weight file that cannot be used: unreadable, unsafe, or not matching the network."""
 
 
@@ -169,10 +170,10 @@ def config_for(arch: str, **kw) -> GeneratorConfig | DiscriminatorConfig:
         cls = DiscriminatorConfig
     else:
         known = ", ".join(sorted(GENERATORS) + sorted(DISCRIMINATORS))
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {known}")
+        raise ConfigError(f"unknown architecture {arch!r}; choose one of {known}")
     extra = {k for k, v in kw.items() if v is not None} - allowed
     if extra:
-        raise ValueError(f"{arch} does not take {sorted(extra)}")
+        raise ConfigError(f"{arch} does not take {sorted(extra)}")
     return cls(arch=arch, **{k: v for k, v in kw.items() if v is not None})
 
 

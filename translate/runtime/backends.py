@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError, TranslateError
+
 BACKENDS = ("auto", "onnxruntime", "openvino", "torch")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(TranslateError, ValueError):
     """A model file that cannot be opened; the message names the file and the reason."""
 
 
@@ -29,12 +31,12 @@ def openvino_available() -> bool:
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
     if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+        raise ConfigError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
 
 
 def _check_threads(threads: int | None) -> None:
     if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        raise ConfigError(f"threads must be a positive integer or None, got {threads!r}")
 
 
 def _dtype(type_name: str) -> type:
@@ -167,13 +169,13 @@ def open_onnx(
     _check_choice(backend, BACKENDS, "backend")
     _check_choice(device, DEVICES, "device")
     if backend == "torch":
-        raise ValueError(
+        raise ConfigError(
             f"{path}: backend 'torch' runs training runs and checkpoints, not ONNX files; "
             "use onnxruntime or openvino"
         )
     if backend == "openvino":
         if device == "cuda":
-            raise ValueError("the openvino backend runs on the CPU here; use onnxruntime for CUDA")
+            raise ConfigError("the openvino backend runs on the CPU here; use onnxruntime for CUDA")
         return OpenVINOBackend(path, threads=threads)
     if backend == "auto" and device != "cuda" and openvino_available():
         if device == "auto" and _ort_has_cuda():

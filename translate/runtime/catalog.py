@@ -15,12 +15,15 @@ MODELS_ENV = "TRANSLATE_MODELS"
 
 
 def default_models_dir() -> Path:
-    """``$TRANSLATE_MODELS``, else the checkout's ``models/`` (next to the package), else
-    ``./models``."""
+    """``$TRANSLATE_MODELS``, else the source checkout's ``models/`` (the bundled models, next to
+    the package), else ``./models``. An installed package has no bundled models (they are too
+    big for the wheel): there it is ``./models`` unless the user says otherwise."""
     if os.environ.get(MODELS_ENV):
         return Path(os.environ[MODELS_ENV])
-    beside_package = Path(__file__).resolve().parents[2] / "models"
-    return beside_package if beside_package.is_dir() else Path("models")
+    checkout = Path(__file__).resolve().parents[2]  # site-packages in an installed package
+    if (checkout / "pyproject.toml").is_file() and (checkout / "models").is_dir():
+        return checkout / "models"
+    return Path("models")
 
 
 @dataclass
@@ -97,3 +100,44 @@ def list_models(
             if problems is not None:
                 problems.append(f"{p.name}: not a readable ONNX model ({type(e).__name__})")
     return entries
+
+
+CHECKSUMS = "SHA256SUMS"
+
+
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_checksums(models_dir: str | Path) -> dict[str, str]:
+    """``models_dir/SHA256SUMS`` (``sha256sum`` format, so ``sha256sum -c`` verifies a download):
+    file name -> hex digest; empty when there is none."""
+    path = Path(models_dir) / CHECKSUMS
+    if not path.is_file():
+        return {}
+    sums = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.strip().partition("  ")
+        if digest and name:
+            sums[name] = digest
+    return sums
+
+
+def update_checksums(models_dir: str | Path, written: list[Path], removed: list[Path]) -> Path:
+    """Record the ONNX files a release wrote and forget the ones it removed."""
+    from .atomic import atomic_write_text
+
+    sums = read_checksums(models_dir)
+    for path in removed:
+        sums.pop(Path(path).name, None)
+    for path in written:
+        if Path(path).suffix == ".onnx":
+            sums[Path(path).name] = file_sha256(path)
+    text = "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items()))
+    return atomic_write_text(Path(models_dir) / CHECKSUMS, text)

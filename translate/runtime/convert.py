@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ConfigError
 from .images import SAVE_FORMATS, is_image_file, save_image
 from .inference import Prepared, Translator
 
@@ -43,13 +44,13 @@ class ConvertConfig:
 
     def __post_init__(self):
         if self.format not in FORMATS:
-            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         for name in ("batch", "workers"):
             value = getattr(self, name)
             if (value is not None or name == "batch") and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not 1 <= self.quality <= 100:
-            raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
+            raise ConfigError(f"quality must be between 1 and 100, got {self.quality}")
 
 
 @dataclass
@@ -86,12 +87,12 @@ def plan(input_path: str | Path, output_dir: str | Path, cfg: ConvertConfig) -> 
     output would replace an input file."""
     src, out = Path(input_path), Path(output_dir)
     if not src.exists():
-        raise ValueError(f"{src}: no such file or folder")
+        raise ConfigError(f"{src}: no such file or folder")
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: exists and is not a folder; OUTPUT must be a folder")
+        raise ConfigError(f"{out}: exists and is not a folder; OUTPUT must be a folder")
     src_real, out_real = src.resolve(), out.resolve()
     if src.is_dir() and (out_real == src_real or out_real.is_relative_to(src_real)):
-        raise ValueError(
+        raise ConfigError(
             f"OUTPUT {out} is {'INPUT' if out_real == src_real else 'inside INPUT'} ({src}); "
             "choose a folder outside the input so no input can be overwritten"
         )
@@ -108,7 +109,7 @@ def plan(input_path: str | Path, output_dir: str | Path, cfg: ConvertConfig) -> 
         if dst in taken:  # a.jpg and a.png both -> a.png: the later one keeps its extension
             dst = out / rel.parent / f"{rel.stem}_{f.suffix.lstrip('.').lower()}.{ext}"
         if dst.resolve() == f.resolve():
-            raise ValueError(f"{f}: its output would overwrite the input; choose another OUTPUT")
+            raise ConfigError(f"{f}: its output would overwrite the input; choose another OUTPUT")
         taken.add(dst)
         jobs.append(Job(f, dst))
     return jobs, ignored

@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..errors import ConfigError
 from .images import (
     SAVE_FORMATS,
     ImageReadError,
@@ -76,16 +77,16 @@ class EdgeConfig:
 
     def __post_init__(self):
         if self.method not in METHODS:
-            raise ValueError(
+            raise ConfigError(
                 f"edge method must be one of {', '.join(METHODS)}, not {self.method!r}"
             )
         if self.sigma <= 0 or self.xdog_k <= 1:
-            raise ValueError("sigma must be > 0 and xdog_k > 1")
+            raise ConfigError("sigma must be > 0 and xdog_k > 1")
         if not 0 < self.low <= self.high:
-            raise ValueError(f"need 0 < low <= high, got low={self.low}, high={self.high}")
+            raise ConfigError(f"need 0 < low <= high, got low={self.low}, high={self.high}")
         for name in ("merge", "stripe", "min_component", "min_contrast", "reference_size"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+                raise ConfigError(f"{name} must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,10 @@ class SketchConfig:
 
     def __post_init__(self):
         if not 0 <= self.min_ink < 1:
-            raise ValueError(f"min_ink must be in [0, 1), got {self.min_ink}")
+            raise ConfigError(f"min_ink must be in [0, 1), got {self.min_ink}")
         for name in ("paper", "stripe", "min_component", "reference_size"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+                raise ConfigError(f"{name} must be >= 0")
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ def normalize_sketch(
     if size is not None:
         width, height = int(size[0]), int(size[1])
         if width < 1 or height < 1:
-            raise ValueError(f"size must be positive, got {size}")
+            raise ConfigError(f"size must be positive, got {size}")
         if (width, height) != img.size:
             # Any ink in the area an output pixel covers makes it ink: a 1-px line survives a
             # 4x reduction, and thinning undoes the thickening of an enlargement.
@@ -378,10 +379,10 @@ def edges_to_files(
     ValueError when an output would replace an input or the arguments do not fit."""
     cfg = cfg or EdgeConfig()
     if half is not None and half not in HALVES:
-        raise ValueError(f"half must be 'left' or 'right', not {half!r}")
+        raise ConfigError(f"half must be 'left' or 'right', not {half!r}")
     fmt = fmt.lower().lstrip(".")
     if fmt not in SAVE_FORMATS:
-        raise ValueError(f"output format must be one of {', '.join(SAVE_FORMATS)}, not {fmt!r}")
+        raise ConfigError(f"output format must be one of {', '.join(SAVE_FORMATS)}, not {fmt!r}")
     source, target = Path(source), Path(target)
     report = EdgesReport()
     jobs = _plan(source, target, fmt, report)
@@ -402,16 +403,16 @@ def edges_to_files(
 
 def _plan(source: Path, target: Path, fmt: str, report: EdgesReport) -> list[tuple[Path, Path]]:
     if not source.exists():
-        raise ValueError(f"{source}: no such file or folder")
+        raise ConfigError(f"{source}: no such file or folder")
     if source.is_file():
         dst = target if is_image_file(target) else target / f"{source.stem}.{fmt}"
         if dst.resolve() == source.resolve():
-            raise ValueError(f"{dst}: output would overwrite the input")
+            raise ConfigError(f"{dst}: output would overwrite the input")
         return [(source, dst)]
     if (target.exists() and not target.is_dir()) or is_image_file(target):
-        raise ValueError(f"{target}: the input is a folder, so the output must be a folder")
+        raise ConfigError(f"{target}: the input is a folder, so the output must be a folder")
     if target.resolve() == source.resolve():
-        raise ValueError(f"{target}: output folder is the input folder; choose another")
+        raise ConfigError(f"{target}: output folder is the input folder; choose another")
     files = sorted(p for p in source.iterdir() if p.is_file())
     images = [p for p in files if is_image_file(p)]
     report.ignored = len(files) - len(images)

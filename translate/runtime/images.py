@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..errors import ConfigError, TranslateError
 from .atomic import atomic_write
 
 if TYPE_CHECKING:  # torch is imported only where tensors are made: ONNX inference runs
@@ -27,7 +28,7 @@ IMAGE_EXTENSIONS = (
 SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
 
 
-class ImageReadError(ValueError):
+class ImageReadError(TranslateError, ValueError):
     """An input that is not a usable image; the message names the file and the reason."""
 
 
@@ -137,7 +138,7 @@ def save_image(img: Image.Image, path: str | Path, fmt: str | None = None, **opt
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in SAVE_FORMATS:
-        raise ValueError(f"{path}: unsupported output format {fmt!r}; use png, jpg or webp")
+        raise ConfigError(f"{path}: unsupported output format {fmt!r}; use png, jpg or webp")
     pil_format = SAVE_FORMATS[fmt]
     if pil_format == "JPEG" and img.mode not in ("RGB", "L"):
         img = to_mode(img, 3)

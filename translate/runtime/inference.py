@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..errors import import_extra
+from ..errors import ConfigError, import_extra
 from .backends import ModelLoadError, open_onnx
 from .catalog import default_models_dir, list_models, read_metadata, read_min_size
 from .images import ImageReadError, from_array, load_image, split_alpha, to_mode
@@ -67,7 +67,7 @@ class Translator:
         device: str = "auto",
     ):
         if direction not in (None, "AtoB", "BtoA"):
-            raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
+            raise ConfigError(f"direction must be AtoB or BtoA, got {direction!r}")
         self.model_path: Path | None = None
         if _is_torch_module(model):
             self._check_torch_backend(backend, "a PyTorch module")
@@ -78,7 +78,7 @@ class Translator:
             if path.suffix.lower() == ".onnx":
                 self.metadata = _onnx_metadata(path)
                 if direction and direction != self.metadata.direction:
-                    raise ValueError(
+                    raise ConfigError(
                         f"{path}: this model translates {self.metadata.direction} "
                         f"({self.metadata.title}); it cannot run {direction}"
                     )
@@ -101,7 +101,7 @@ class Translator:
     @staticmethod
     def _check_torch_backend(backend: str, what: str) -> None:
         if backend not in ("auto", "torch"):
-            raise ValueError(f"{what} runs with the torch backend, not {backend!r}")
+            raise ConfigError(f"{what} runs with the torch backend, not {backend!r}")
 
     @property
     def backend_name(self) -> str:
@@ -178,7 +178,7 @@ class Translator:
         """Run the network on prepared CHW arrays; returns CHW arrays of the same height and
         width. Equal shapes are batched; with ``tile`` each array is processed in tiles."""
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
         if tile is not None:
             tile, overlap = self.tile_geometry(tile, overlap)
             return [self._run_tiled(x, tile, overlap) for x in arrays]
@@ -232,10 +232,10 @@ class Translator:
         """Validated (tile, overlap) for this model: the tile padded like an image side."""
         m = self.metadata.size_multiple
         if not isinstance(tile, int) or tile < 1:
-            raise ValueError(f"tile must be a positive number of pixels, got {tile!r}")
+            raise ConfigError(f"tile must be a positive number of pixels, got {tile!r}")
         tile = self.padded_side(tile)
         if not isinstance(overlap, int) or not 0 <= overlap < tile:
-            raise ValueError(
+            raise ConfigError(
                 f"overlap must be between 0 and the tile size ({tile} for this model, whose "
                 f"size multiple is {m}), got {overlap!r}"
             )
@@ -308,7 +308,7 @@ def target_size(size: tuple[int, int], want: int | tuple[int, int]) -> tuple[int
     w, h = size
     if isinstance(want, int | np.integer) and not isinstance(want, bool):
         if want < 1:
-            raise ValueError(f"size must be positive, got {want}")
+            raise ConfigError(f"size must be positive, got {want}")
         scale = want / min(w, h)
         return max(1, round(w * scale)), max(1, round(h * scale))
     if (
@@ -317,7 +317,7 @@ def target_size(size: tuple[int, int], want: int | tuple[int, int]) -> tuple[int
         and all(isinstance(v, int) and v > 0 for v in want)
     ):
         return int(want[0]), int(want[1])
-    raise ValueError(f"size must be a positive int or a (width, height) pair, got {want!r}")
+    raise ConfigError(f"size must be a positive int or a (width, height) pair, got {want!r}")
 
 
 def as_image(image: ImageInput) -> Image.Image:

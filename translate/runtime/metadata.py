@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+from ..errors import ConfigError
+
 TASKS = ("sketch-to-photo", "labels-to-photo", "season", "style", "general")
 
 
@@ -45,9 +47,9 @@ class ModelMetadata:
 
     def __post_init__(self):
         if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+            raise ConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.direction not in ("AtoB", "BtoA"):
-            raise ValueError(f"direction must be AtoB or BtoA, got {self.direction!r}")
+            raise ConfigError(f"direction must be AtoB or BtoA, got {self.direction!r}")
 
     def to_props(self) -> dict[str, str]:
         """String key/values for ``onnx.helper.set_model_props``."""

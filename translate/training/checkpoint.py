@@ -5,8 +5,10 @@ Layout::
     RUN_DIR/config.json                      the full TrainConfig
     RUN_DIR/checkpoints/latest.txt           name of the newest complete checkpoint
     RUN_DIR/checkpoints/step_00001200/
-        G.safetensors, D.safetensors         weights (CycleGAN: G_A, G_B, D_A, D_B)
-        state.pt                             optimisers, schedulers, pools, RNG, core, counters
+        G.safetensors, D.safetensors         weights, one file per network of the trainer
+                                             (CycleGAN: G_A, G_B, D_A, D_B)
+        state.pt                             the RunState (translate.training.state): optimisers,
+                                             schedule, pools, RNG, core, counters
         meta.json                            step, epoch, losses; written last
 
 A checkpoint is written into a hidden temporary folder, every file fsynced, and the folder renamed
@@ -28,10 +30,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import TranslateError
 from ..gan.nets import GeneratorConfig, create_generator
 from ..gan.weights import WeightsError, load_state_dict_file
 from ..runtime.atomic import _fsync_dir, atomic_write, atomic_write_bytes, atomic_write_text
 from .config import CONFIG_NAME, TrainConfig
+from .trainer import get_trainer
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest.txt"
@@ -40,7 +44,7 @@ STATE = "state.pt"
 PREFIX = "step_"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TranslateError, ValueError):
     """A run folder or checkpoint that cannot be used; the message names the path."""
 
 
@@ -191,7 +195,7 @@ class GeneratorInfo:
     """What a trained generator is, for metadata, inference and export."""
 
     config: GeneratorConfig
-    model_type: str  # pix2pix | cyclegan
+    model_type: str  # the trainer's name (TrainConfig.model)
     direction: str  # AtoB | BtoA relative to the training data's A and B
     source_domain: str
     target_domain: str
@@ -203,57 +207,44 @@ class GeneratorInfo:
     run_dir: Path
 
 
-def generator_names(cfg: TrainConfig) -> dict[str, tuple[str, GeneratorConfig]]:
-    """direction -> (checkpoint net name, its config). pix2pix has one generator."""
-    g = cfg.generator
-    if cfg.model == "pix2pix":
-        return {cfg.data.direction: ("G", g)}
-    swapped = GeneratorConfig.from_dict(
-        {**g.to_dict(), "input_nc": g.output_nc, "output_nc": g.input_nc}
-    )
-    return {"AtoB": ("G_A", g), "BtoA": ("G_B", swapped)}
-
-
 def load_generator(
     source: str | Path, direction: str | None = None, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, GeneratorInfo]:
     """The trained generator of a run folder (its latest checkpoint) or of a given checkpoint, in
-    eval mode. CycleGAN: ``direction`` "AtoB" (default) gives G_A, "BtoA" G_B. pix2pix: ``None``
-    or the direction it was trained in."""
+    eval mode: the one the trainer trains for ``direction`` (default: its first; CycleGAN: "AtoB"
+    gives G_A, "BtoA" G_B; pix2pix has only the direction it was trained in)."""
     run_dir, ckpt = resolve(source)
     try:
         cfg = TrainConfig.load(run_dir)
     except (FileNotFoundError, ValueError) as e:
         raise CheckpointError(str(e)) from e
-    names = generator_names(cfg)
+    specs = get_trainer(cfg.model).generators(cfg)
     if direction is None:
-        direction = cfg.data.direction if cfg.model == "pix2pix" else "AtoB"
-    if direction not in names:
+        direction = next(iter(specs))
+    if direction not in specs:
         if direction not in ("AtoB", "BtoA"):
             raise CheckpointError(f"direction must be AtoB or BtoA, got {direction!r}")
         raise CheckpointError(
-            f"{run_dir}: this pix2pix model was trained {cfg.data.direction}; it cannot run "
+            f"{run_dir}: this {cfg.model} model was trained {' and '.join(specs)}; it cannot run "
             f"{direction} (train another model for the other direction)"
         )
-    net_name, gcfg = names[direction]
-    net = create_generator(gcfg, init=None)
-    sd = load_weights(ckpt, net_name)
+    spec = specs[direction]
+    net = create_generator(spec.config, init=None)
+    sd = load_weights(ckpt, spec.net)
     try:
         net.load_state_dict(sd, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{ckpt / net_name}.safetensors does not fit {gcfg}: {e}") from e
+        raise CheckpointError(
+            f"{ckpt / spec.net}.safetensors does not fit {spec.config}: {e}"
+        ) from e
     net.to(device).eval()
     meta = read_meta(ckpt)
-    forward = direction == "AtoB" or cfg.model == "pix2pix"
-    src, dst = (cfg.source_domain, cfg.target_domain)
-    if not forward:
-        src, dst = dst, src
     info = GeneratorInfo(
-        config=gcfg,
+        config=spec.config,
         model_type=cfg.model,
         direction=direction,
-        source_domain=src,
-        target_domain=dst,
+        source_domain=spec.source,
+        target_domain=spec.target,
         data=cfg.data.root,
         iterations=int(meta.get("step", 0)),
         epoch=int(meta.get("epoch", 0)),

@@ -3,7 +3,8 @@
 Everything a run needs to be rebuilt (networks, data preparation, objective, schedule) is here, so
 ``translate train --resume``, ``translate test``, export and inference read the run folder and need
 no flags. Defaults are the reference's published ones for each model (:func:`default_config`);
-presets (translate/presets.py) and command-line flags override them.
+presets (translate/presets.py) and command-line flags override them. A field whose metadata has
+a ``help`` is a ``translate train`` flag; translate/training/options.py reads the metadata.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..errors import ConfigError
 from ..gan.adversarial import GANConfig
-from ..gan.nets import DiscriminatorConfig, GeneratorConfig
+from ..gan.nets import INITS, DiscriminatorConfig, GeneratorConfig
 from .data import DataConfig
 
-MODELS = ("pix2pix", "cyclegan")
+if TYPE_CHECKING:
+    from .trainer import TranslationModel
+
 LR_POLICIES = ("linear", "step", "cosine", "plateau")
 CONFIG_NAME = "config.json"
 
@@ -29,27 +34,47 @@ class ScheduleConfig:
     ``cosine``: cosine annealing over all epochs; ``plateau``: times 0.2 when the epoch's main
     generator loss stops improving for 5 epochs. The base rate itself is ``GANConfig.lr``."""
 
-    n_epochs: int = 100
-    n_epochs_decay: int = 100
-    policy: str = "linear"
-    step_epochs: int = 50
+    n_epochs: int = field(
+        default=100, metadata={"help": "epochs at the initial learning rate", "resumable": True}
+    )
+    n_epochs_decay: int = field(
+        default=100,
+        metadata={"help": "epochs of linear decay to 0 after those", "resumable": True},
+    )
+    policy: str = field(
+        default="linear",
+        metadata={"help": "learning-rate schedule", "flag": "--lr-policy", "choices": LR_POLICIES},
+    )
+    step_epochs: int = field(
+        default=50,
+        metadata={
+            "help": "step policy: epochs between learning-rate steps",
+            "flag": "--lr-decay-epochs",
+        },
+    )
     step_gamma: float = 0.1
-    max_steps: int | None = None  # stop after this many iterations (smoke runs, budgets)
+    max_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "stop after N iterations in all (smoke runs, time budgets)",
+            "resumable": True,
+        },
+    )
 
     def __post_init__(self):
         if self.policy not in LR_POLICIES:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown lr policy {self.policy!r}; choose one of {', '.join(LR_POLICIES)}"
             )
         if self.n_epochs < 0 or self.n_epochs_decay < 0 or self.total_epochs < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"need n_epochs >= 0, n_epochs_decay >= 0 and at least one epoch in all, got "
                 f"{self.n_epochs} + {self.n_epochs_decay}"
             )
         if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+            raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.step_epochs < 1:
-            raise ValueError(f"step_epochs must be >= 1, got {self.step_epochs}")
+            raise ConfigError(f"step_epochs must be >= 1, got {self.step_epochs}")
 
     @property
     def total_epochs(self) -> int:
@@ -61,16 +86,22 @@ class LossConfig:
     """The trainers' own loss weights. pix2pix uses ``lambda_l1`` and ``lambda_gan``; CycleGAN
     the cycle weights and the identity weight (relative to the cycle weight)."""
 
-    lambda_l1: float = 100.0
-    lambda_gan: float = 1.0  # pix2pix: 0 gives the paper's L1-only baseline (no D at all)
-    lambda_a: float = 10.0  # cycle A -> B -> A
-    lambda_b: float = 10.0  # cycle B -> A -> B
-    lambda_identity: float = 0.5
+    lambda_l1: float = field(default=100.0, metadata={"help": "pix2pix: weight of the L1 loss"})
+    lambda_gan: float = field(
+        default=1.0,
+        metadata={"help": "pix2pix: weight of the adversarial loss (0: L1 only, D is not trained)"},
+    )
+    lambda_a: float = field(default=10.0, metadata={"help": "CycleGAN: weight of cycle A->B->A"})
+    lambda_b: float = field(default=10.0, metadata={"help": "CycleGAN: weight of cycle B->A->B"})
+    lambda_identity: float = field(
+        default=0.5,
+        metadata={"help": "CycleGAN: identity loss weight, relative to the cycle weights (0: off)"},
+    )
 
     def __post_init__(self):
         for f in fields(self):
             if getattr(self, f.name) < 0:
-                raise ValueError(f"{f.name} must be >= 0, got {getattr(self, f.name)}")
+                raise ConfigError(f"{f.name} must be >= 0, got {getattr(self, f.name)}")
 
 
 @dataclass
@@ -86,58 +117,85 @@ class TrainConfig:
     gan: GANConfig = field(default_factory=GANConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     loss: LossConfig = field(default_factory=LossConfig)
-    batch_size: int = 1  # per process under torchrun
-    seed: int = 0
-    init: str = "normal"
-    init_gain: float = 0.02
-    domain_a: str = "A"  # names for samples, model cards and exported metadata
-    domain_b: str = "B"
+    batch_size: int = field(
+        default=1, metadata={"help": "images per step (per process under torchrun)"}
+    )
+    seed: int = field(
+        default=0, metadata={"help": "random seed (same seed, same data, CPU: same result)"}
+    )
+    init: str = field(
+        default="normal", metadata={"help": "weight initialisation", "choices": INITS}
+    )
+    init_gain: float = field(default=0.02, metadata={"help": "scale of the initial weights"})
+    domain_a: str = field(
+        default="A", metadata={"help": "name of the A images (for samples and exports)"}
+    )
+    domain_b: str = field(default="B", metadata={"help": "name of the B images"})
     preset: str | None = None
-    device: str = "auto"  # auto (cuda > mps > cpu) | cpu | cuda | cuda:1 | mps
-    threads: int | None = None  # CPU threads for torch (None: torch's default)
-    sync_bn: bool = False  # SyncBatchNorm under torchrun
-    save_every: int = 5000  # iterations between checkpoints (0 = off)
-    save_epoch_every: int = 5  # epochs between checkpoints (0 = off); always at the end
-    keep: int = 3  # numbered checkpoints kept (the newest ones)
-    log_every: int = 100  # iterations between JSONL log lines
-    sample_every: int = 400  # iterations between sample sheets (0 = off)
-    sample_count: int = 4  # images per sample sheet
+    device: str = field(
+        default="auto",
+        metadata={"help": "auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps", "resumable": True},
+    )
+    threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "CPU threads for PyTorch (torch's choice if unset)",
+            "resumable": True,
+        },
+    )
+    sync_bn: bool = field(
+        default=False, metadata={"help": "SyncBatchNorm across processes (torchrun)"}
+    )
+    save_every: int = field(
+        default=5000,
+        metadata={"help": "iterations between checkpoints (0: off)", "resumable": True},
+    )
+    save_epoch_every: int = field(  # a checkpoint is always written at the end
+        default=5, metadata={"help": "epochs between checkpoints (0: off)", "resumable": True}
+    )
+    keep: int = field(
+        default=3, metadata={"help": "numbered checkpoints to keep", "resumable": True}
+    )
+    log_every: int = field(
+        default=100, metadata={"help": "iterations between log lines", "resumable": True}
+    )
+    sample_every: int = field(
+        default=400,
+        metadata={"help": "iterations between sample sheets (0: off)", "resumable": True},
+    )
+    sample_count: int = field(default=4, metadata={"help": "images per sample sheet"})
     run_dir: str = ""
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        trainer = self._trainer()  # an unknown model: ConfigError naming the choices
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.keep < 1:
-            raise ValueError(f"keep must be >= 1, got {self.keep}")
+            raise ConfigError(f"keep must be >= 1, got {self.keep}")
         for name in ("save_every", "save_epoch_every", "sample_every"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (0 = off), got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 0 (0 = off), got {getattr(self, name)}")
         if self.log_every < 1 or self.sample_count < 1:
-            raise ValueError("log_every and sample_count must be >= 1")
+            raise ConfigError("log_every and sample_count must be >= 1")
         if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
-        g = self.generator
-        if self.model == "cyclegan" and self.loss.lambda_identity > 0 and g.input_nc != g.output_nc:
-            raise ValueError(
-                f"the identity loss needs as many input as output channels (got {g.input_nc} "
-                f"and {g.output_nc}); set --lambda-identity 0"
-            )
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+        trainer.check_config(self)
 
     # -- derived ------------------------------------------------------------------------------
+    def _trainer(self) -> type[TranslationModel]:
+        """The registered trainer class of ``model`` (translate.training.trainer)."""
+        from .trainer import get_trainer  # the trainers import this module
+
+        return get_trainer(self.model)
+
     @property
     def source_domain(self) -> str:
-        """What the (first) generator takes: pix2pix follows ``data.direction``."""
-        if self.model == "pix2pix" and self.data.direction == "BtoA":
-            return self.domain_b
-        return self.domain_a
+        """What the default generator takes (pix2pix: as ``data.direction`` says)."""
+        return next(iter(self._trainer().generators(self).values())).source
 
     @property
     def target_domain(self) -> str:
-        if self.model == "pix2pix" and self.data.direction == "BtoA":
-            return self.domain_a
-        return self.domain_b
+        return next(iter(self._trainer().generators(self).values())).target
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -173,36 +231,22 @@ class TrainConfig:
     def load(cls, run_dir: str | Path) -> TrainConfig:
         path = Path(run_dir) / CONFIG_NAME
         if not path.is_file():
-            raise FileNotFoundError(f"{run_dir}: not a training run folder (no {CONFIG_NAME})")
+            raise ConfigError(f"{run_dir}: not a training run folder (no {CONFIG_NAME})")
         try:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError) as e:
-            raise ValueError(f"{path}: not a valid training config ({e})") from e
+            raise ConfigError(f"{path}: not a valid training config ({e})") from e
 
 
 def _strict(cls, d: dict):
     unknown = sorted(set(d) - {f.name for f in fields(cls)})
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+        raise ConfigError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
     return cls(**d)
 
 
 def default_config(model: str) -> TrainConfig:
-    """The reference's published defaults: pix2pix (facades settings: U-Net 256 with dropout,
-    batch norm, vanilla GAN, lambda_L1 100, no pool) or CycleGAN (ResNet 9 blocks, instance norm,
-    LSGAN, cycle 10, identity 0.5, pool 50)."""
-    if model == "pix2pix":
-        return TrainConfig(
-            model="pix2pix",
-            generator=GeneratorConfig(arch="unet_256", norm="batch", dropout=True),
-            discriminator=DiscriminatorConfig(arch="basic", norm="batch"),
-            gan=GANConfig(objective="vanilla", pool_size=0),
-        )
-    if model == "cyclegan":
-        return TrainConfig(
-            model="cyclegan",
-            generator=GeneratorConfig(arch="resnet_9blocks", norm="instance", dropout=False),
-            discriminator=DiscriminatorConfig(arch="basic", norm="instance"),
-            gan=GANConfig(objective="lsgan", pool_size=50),
-        )
-    raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    """The published defaults of trainer ``model`` (its ``default_config``)."""
+    from .trainer import get_trainer
+
+    return get_trainer(model).default_config()

@@ -15,26 +15,58 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..errors import ConfigError
 from ..eval.metrics import l1
+from ..gan.adversarial import GANConfig
 from ..gan.nets import DiscriminatorConfig, GeneratorConfig, create_discriminator, create_generator
 from .config import TrainConfig
-from .trainer import Dist, TranslationModel
+from .trainer import Dist, GeneratorSpec, TranslationModel, register_trainer
 
 
+@register_trainer("cyclegan")
 class CycleGAN(TranslationModel):
+    title = "CycleGAN"
+    paired = False
     loss_keys = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
     plateau_key = "cycle"
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: Dist | None = None):
-        super().__init__(cfg, device, dist)
+    @classmethod
+    def default_config(cls) -> TrainConfig:
+        """The reference's settings: ResNet 9 blocks, instance norm, LSGAN, cycle 10, identity
+        0.5, pool 50."""
+        return TrainConfig(
+            model=cls.name,
+            generator=GeneratorConfig(arch="resnet_9blocks", norm="instance", dropout=False),
+            discriminator=DiscriminatorConfig(arch="basic", norm="instance"),
+            gan=GANConfig(objective="lsgan", pool_size=50),
+        )
+
+    @classmethod
+    def generators(cls, cfg: TrainConfig) -> dict[str, GeneratorSpec]:
+        """G_A (``cfg.generator``) and G_B, the same network with the channels swapped."""
         g = cfg.generator
         g_b = GeneratorConfig.from_dict(
             {**g.to_dict(), "input_nc": g.output_nc, "output_nc": g.input_nc}
         )
+        a, b = cfg.domain_a, cfg.domain_b
+        return {"AtoB": GeneratorSpec("G_A", g, a, b), "BtoA": GeneratorSpec("G_B", g_b, b, a)}
+
+    @classmethod
+    def check_config(cls, cfg: TrainConfig) -> None:
+        g = cfg.generator
+        if cfg.loss.lambda_identity > 0 and g.input_nc != g.output_nc:
+            raise ConfigError(
+                f"the identity loss needs as many input as output channels (got {g.input_nc} "
+                f"and {g.output_nc}); set --lambda-identity 0"
+            )
+
+    def __init__(self, cfg: TrainConfig, device: torch.device, dist: Dist | None = None):
+        super().__init__(cfg, device, dist)
+        g = cfg.generator
         init = {"init": cfg.init, "init_gain": cfg.init_gain}
         d = cfg.discriminator.to_dict()
-        self.add_net("G_A", create_generator(g, **init))
-        self.add_net("G_B", create_generator(g_b, **init))
+        for spec in self.generators(cfg).values():  # G_A, then G_B
+            self.add_net(spec.net, create_generator(spec.config, **init))
         self.add_net(
             "D_A",
             create_discriminator(

@@ -23,7 +23,7 @@ import math
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +32,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from ..errors import ConfigError, TranslateError
 from ..gan.tensors import to_tensor
 from ..runtime.images import IMAGE_EXTENSIONS, ImageReadError, is_image_file, load_image, to_mode
 
@@ -43,7 +44,7 @@ PREPROCESS = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", 
 DIRECTIONS = ("AtoB", "BtoA")
 
 
-class DatasetError(ValueError):
+class DatasetError(TranslateError, ValueError):
     """A dataset folder that cannot be trained on; the message names the folder or files."""
 
 
@@ -52,32 +53,57 @@ class DataConfig:
     """Where the images are and how they are prepared. Defaults are the reference's."""
 
     root: str = ""
-    direction: str = "AtoB"  # AtoB | BtoA: which side is the generator's input (pix2pix)
-    load_size: int = 286  # resize to this side first ...
-    crop_size: int = 256  # ... then take a random crop of this side
-    preprocess: str = "resize_and_crop"  # one of PREPROCESS
-    flip: bool = True  # random horizontal flip (the same on A and B for paired data)
-    serial_batches: bool = False  # unpaired: take B in order instead of at random
-    skip_bad: bool = False  # drop unreadable images (and report them) instead of failing
-    max_images: int | None = None  # use at most this many images per side (quick runs)
-    workers: int = 2  # DataLoader worker processes (0 = load in the training process)
+    direction: str = field(
+        default="AtoB",
+        metadata={
+            "help": "pix2pix: AtoB translates the left/A image into the right/B one; BtoA the "
+            "reverse",
+            "choices": DIRECTIONS,
+        },
+    )
+    load_size: int = field(default=286, metadata={"help": "resize images to this side first"})
+    crop_size: int = field(default=256, metadata={"help": "then crop a random square of this side"})
+    preprocess: str = field(
+        default="resize_and_crop",
+        metadata={
+            "help": "how images become network inputs (none: keep the size, rounded to the "
+            "network's size multiple)",
+            "choices": PREPROCESS,
+        },
+    )
+    flip: bool = field(
+        default=True, metadata={"help": "random horizontal flips (the same on A and B)"}
+    )
+    serial_batches: bool = field(
+        default=False,
+        metadata={"help": "take images in order (unpaired: B in order instead of at random)"},
+    )
+    skip_bad: bool = field(
+        default=False,
+        metadata={"help": "leave out images that cannot be decoded (reported) instead of stopping"},
+    )
+    max_images: int | None = field(default=None, metadata={"help": "use at most N images per side"})
+    workers: int = field(
+        default=2,
+        metadata={"help": "data loading processes (0: in the main process)", "resumable": True},
+    )
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be AtoB or BtoA, got {self.direction!r}")
+            raise ConfigError(f"direction must be AtoB or BtoA, got {self.direction!r}")
         if self.preprocess not in PREPROCESS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown preprocess {self.preprocess!r}; choose one of {', '.join(PREPROCESS)}"
             )
         for name in ("load_size", "crop_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.workers < 0:
-            raise ValueError(f"workers must be >= 0, got {self.workers}")
+            raise ConfigError(f"workers must be >= 0, got {self.workers}")
         if self.max_images is not None and self.max_images < 1:
-            raise ValueError(f"max_images must be >= 1, got {self.max_images}")
+            raise ConfigError(f"max_images must be >= 1, got {self.max_images}")
         if self.preprocess == "resize_and_crop" and self.crop_size > self.load_size:
-            raise ValueError(
+            raise ConfigError(
                 f"crop size {self.crop_size} is larger than load size {self.load_size}"
             )
 
@@ -88,7 +114,7 @@ class DataConfig:
     def from_dict(cls, d: dict) -> DataConfig:
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
-            raise ValueError(f"unknown data config keys: {', '.join(unknown)}")
+            raise ConfigError(f"unknown data config keys: {', '.join(unknown)}")
         return cls(**d)
 
 

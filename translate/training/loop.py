@@ -1,4 +1,4 @@
-"""The training loop shared by pix2pix and CycleGAN, readable top to bottom.
+"""The training loop every trainer shares, readable top to bottom.
 
 ``train(cfg)`` sets up the process (device, threads, seeds, torchrun), the data and the model,
 restores a checkpoint when resuming, then runs epochs of ``model.train_step(batch)``. Around the
@@ -6,8 +6,9 @@ steps it keeps the learning rate on schedule, writes a JSONL log, sample sheets 
 and at the end the loss curves and the run's HTML page. Everything lands in the run folder.
 
 Exact resume: the data order and augmentation are functions of (seed, epoch, index), and a
-checkpoint holds the RNG, optimiser, pool, schedule and counter states, so N steps in one go and
-k steps + resume + N - k steps give bitwise-identical weights on CPU.
+checkpoint holds the RNG, optimiser, pool, schedule and counter states (all of them in
+:class:`~translate.training.state.RunState`), so N steps in one go and k steps + resume + N - k
+steps give bitwise-identical weights on CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 from torch.utils.data import default_collate
 from tqdm import tqdm
 
+from ..errors import ConfigError
 from ..gan.nets import GENERATORS, create_generator
 from ..runtime.atomic import atomic_write_text
 from ..runtime.images import save_image
@@ -42,7 +44,8 @@ from .data import (
 )
 from .report import plot_losses, read_log, sample_sheet, write_run_page
 from .schedule import LRSchedule
-from .trainer import Dist, TranslationModel, resolve_device
+from .state import RunState
+from .trainer import Dist, TranslationModel, get_trainer, resolve_device
 
 LOG_NAME = "log.jsonl"
 SAMPLES = "samples"
@@ -59,20 +62,10 @@ class TrainResult:
     max_rank_difference: float | None = None  # torchrun only: 0.0 when ranks stayed in sync
 
 
-def model_class(name: str) -> type[TranslationModel]:
-    if name == "pix2pix":
-        from .pix2pix import Pix2Pix
-
-        return Pix2Pix
-    from .cyclegan import CycleGAN
-
-    return CycleGAN
-
-
 def size_multiple(cfg: TrainConfig) -> int:
     """The side multiple the generator needs (U-Net 256: 256, ResNet: 4)."""
     if cfg.generator.arch not in GENERATORS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown generator {cfg.generator.arch!r}; choose one of {', '.join(GENERATORS)}"
         )
     return create_generator(cfg.generator, init=None).size_multiple
@@ -83,28 +76,28 @@ def check_sizes(cfg: TrainConfig, multiple: int) -> None:
     if d.preprocess in ("resize_and_crop", "crop", "scale_width_and_crop"):
         if d.crop_size % multiple:
             fits = max(1, round(d.crop_size / multiple)) * multiple
-            raise ValueError(
+            raise ConfigError(
                 f"{cfg.generator.arch} needs image sides that are multiples of {multiple}; "
                 f"crop size {d.crop_size} is not (use --crop-size {fits} or another --arch)"
             )
     if d.preprocess == "scale_width" and d.load_size % multiple:
-        raise ValueError(f"--load-size must be a multiple of {multiple} with scale_width")
+        raise ConfigError(f"--load-size must be a multiple of {multiple} with scale_width")
 
 
 def build_dataset(
     cfg: TrainConfig, phase: str, multiple: int, train: bool = True, max_images: int | None = None
 ):
-    """Scan ``cfg.data.root`` for ``phase`` and wrap it in the model's dataset type."""
+    """Scan ``cfg.data.root`` for ``phase`` and wrap it in the trainer's dataset type (paired
+    or unpaired)."""
     d = cfg.data
     if max_images is not None:
         d = replace(d, max_images=max_images)
-    g = cfg.generator
-    forward = cfg.model == "cyclegan" or d.direction == "AtoB"
-    channels = (g.input_nc, g.output_nc) if forward else (g.output_nc, g.input_nc)
-    if cfg.model == "pix2pix":
+    trainer = get_trainer(cfg.model)
+    channels = trainer.data_channels(cfg)
+    if trainer.paired:
         scan = scan_paired(d.root, phase, d)
         return scan, PairedDataset(scan, d, channels, multiple, train, cfg.seed)
-    if cfg.model == "cyclegan" and max_images is not None:
+    if max_images is not None:
         d = replace(d, serial_batches=True)  # sample sheets: A[i] next to B[i]
     scan = scan_unpaired(d.root, phase, d)
     return scan, UnpairedDataset(scan, d, channels, multiple, train, cfg.seed)
@@ -118,9 +111,10 @@ def heldout_set(cfg: TrainConfig, multiple: int) -> tuple[list[dict], str]:
     dataset has one, otherwise the first training images; no crop, no flip."""
     root = Path(cfg.data.root)
     count = max(cfg.sample_count, HELDOUT_IMAGES)
+    paired = get_trainer(cfg.model).paired
     for phase in ("val", "test"):
-        held_out = root / phase if cfg.model == "pix2pix" else root / f"{phase}A"
-        if held_out.is_dir() and (cfg.model == "pix2pix" or (root / f"{phase}B").is_dir()):
+        held_out = root / phase if paired else root / f"{phase}A"
+        if held_out.is_dir() and (paired or (root / f"{phase}B").is_dir()):
             try:
                 _, ds = build_dataset(cfg, phase, multiple, train=False, max_images=count)
                 break
@@ -140,31 +134,6 @@ def heldout_losses(model: TranslationModel, items: list[dict], batch_size: int =
         for k, v in model.heldout_losses(default_collate(chunk)).items():
             sums[k] = sums.get(k, 0.0) + v * len(chunk)
     return {k: v / len(items) for k, v in sums.items()}
-
-
-class Meter:
-    """Running sums of logged values, kept in checkpoints so a resumed run logs the same."""
-
-    def __init__(self):
-        self.sums: dict[str, float] = {}
-        self.counts: dict[str, int] = {}
-
-    def add(self, values: dict[str, float]) -> None:
-        for k, v in values.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v)
-            self.counts[k] = self.counts.get(k, 0) + 1
-
-    def means(self) -> dict[str, float]:
-        return {k: self.sums[k] / self.counts[k] for k in self.sums}
-
-    def reset(self) -> None:
-        self.sums, self.counts = {}, {}
-
-    def state_dict(self) -> dict:
-        return {"sums": dict(self.sums), "counts": dict(self.counts)}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
 
 
 @contextlib.contextmanager
@@ -270,7 +239,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         steps_per_epoch = batches_per_epoch(sampler, cfg.batch_size)
 
         # ---- model, schedule ----------------------------------------------------------------
-        model = model_class(cfg.model)(cfg, device, dist)
+        model = get_trainer(cfg.model)(cfg, device, dist)
         schedule = LRSchedule(cfg.schedule, cfg.gan.lr)
         n_params = {k: sum(p.numel() for p in n.parameters()) for k, n in model.nets.items()}
         say(
@@ -282,32 +251,16 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         )
 
         # ---- fresh run or resume ------------------------------------------------------------
-        step = epoch = batch_in_epoch = 0
-        log_meter, epoch_meter = Meter(), Meter()
+        run = RunState(model, schedule)
         if resume:
             found = ckpt.latest_checkpoint(run_dir)
             if found is None:
                 raise ckpt.CheckpointError(f"{run_dir}: nothing to resume (no checkpoint yet)")
-            for name, net in model.nets.items():
-                net.load_state_dict(ckpt.load_weights(found, name))  # fp16 files are cast
-            if (found / ckpt.STATE).is_file():  # exact: optimisers, pools, RNG, counters
-                state = ckpt.load_state(found)
-                model.load_state_dict(state["model"])
-                schedule.load_state_dict(state["schedule"])
-                log_meter.load_state_dict(state["log_meter"])
-                epoch_meter.load_state_dict(state["epoch_meter"])
-                step, epoch = state["step"], state["epoch"]
-                batch_in_epoch = state["batch_in_epoch"]
-                torch.set_rng_state(state["rng"]["torch"])
-                if device.type == "cuda" and state["rng"].get("cuda") is not None:
-                    torch.cuda.set_rng_state(state["rng"]["cuda"], device)
-            else:  # weights only (e.g. a published checkpoint): fresh optimiser state
-                meta = ckpt.read_meta(found)
-                step, epoch = int(meta.get("step", 0)), int(meta.get("epoch", 0))
+            if not run.restore(found):
                 say(f"{found} has weights only: continuing with fresh optimiser state")
             if dist.main:
-                _truncate_log(run_dir / LOG_NAME, step)
-            say(f"resumed {found.name}: epoch {epoch + 1}, step {step}")
+                _truncate_log(run_dir / LOG_NAME, run.step)
+            say(f"resumed {found.name}: epoch {run.epoch + 1}, step {run.step}")
         elif dist.main:
             run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(run_dir)
@@ -316,28 +269,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             heldout, heldout_phase = heldout_set(cfg, multiple)
 
         def save(final: bool = False, **extra) -> Path:
-            state = {
-                "model": model.state_dict(),
-                "schedule": schedule.state_dict(),
-                "log_meter": log_meter.state_dict(),
-                "epoch_meter": epoch_meter.state_dict(),
-                "step": step,
-                "epoch": epoch,
-                "batch_in_epoch": batch_in_epoch,
-                "rng": {
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                },
-            }
-            meta = {
-                "epoch": epoch,
-                "batch_in_epoch": batch_in_epoch,
-                "final": final,
-                "model": cfg.model,
-                "time": time.time(),
-                **extra,
-            }
-            saved = ckpt.save_checkpoint(run_dir, step, model.nets, state, meta, cfg.keep)
+            saved = run.save(
+                run_dir, cfg.keep, final=final, model=cfg.model, time=time.time(), **extra
+            )
             log_file.flush()
             write_report(run_dir, cfg)  # curves and page follow the run, not just its end
             return saved
@@ -345,56 +279,56 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         def write_samples() -> None:
             """A sample sheet, and the held-out losses into the log."""
             titles, columns = model.visuals(default_collate(heldout[: cfg.sample_count]))
-            caption = f"step {step}, epoch {epoch + 1} ({heldout_phase} images)"
-            path = run_dir / SAMPLES / f"{ckpt.checkpoint_name(step)}.png"
+            caption = f"step {run.step}, epoch {run.epoch + 1} ({heldout_phase} images)"
+            path = run_dir / SAMPLES / f"{ckpt.checkpoint_name(run.step)}.png"
             save_image(sample_sheet(titles, columns, caption), path)
-            record = {"step": step, "epoch": epoch + batch_in_epoch / steps_per_epoch,
+            record = {"step": run.step, "epoch": run.epoch + run.batch_in_epoch / steps_per_epoch,
                       **heldout_losses(model, heldout)}  # fmt: skip
             log_file.write(json.dumps(record) + "\n")
             log_file.flush()
 
         # ---- the loop -----------------------------------------------------------------------
-        start_step = step
+        start_step = run.step
         total_epochs = cfg.schedule.total_epochs
         max_steps = cfg.schedule.max_steps or math.inf
-        if epoch >= total_epochs or step >= max_steps:
+        if run.epoch >= total_epochs or run.step >= max_steps:
             say(
-                f"nothing to do: the run is at epoch {epoch} of {total_epochs}, step {step} "
-                f"(raise --n-epochs, --n-epochs-decay or --max-steps to train longer)"
+                f"nothing to do: the run is at epoch {run.epoch} of {total_epochs}, step "
+                f"{run.step} (raise --n-epochs, --n-epochs-decay or --max-steps to train longer)"
             )
         last_saved, last_losses = -1, {}
         t_log = time.time()
         log_file = open(run_dir / LOG_NAME, "a", encoding="utf-8") if dist.main else None
         with stop_requests() as stop:
-            while epoch < total_epochs and step < max_steps and not stop["stop"]:
-                lr = schedule.lr(epoch)
+            while run.epoch < total_epochs and run.step < max_steps and not stop["stop"]:
+                lr = schedule.lr(run.epoch)
                 for opt in model.optimizers.values():
                     for group in opt.param_groups:
                         group["lr"] = lr
-                sampler.set_position(epoch, batch_in_epoch * cfg.batch_size)
+                sampler.set_position(run.epoch, run.batch_in_epoch * cfg.batch_size)
                 bar = tqdm(
                     total=steps_per_epoch,
-                    initial=batch_in_epoch,
+                    initial=run.batch_in_epoch,
                     unit="it",
-                    desc=f"epoch {epoch + 1}/{total_epochs}",
+                    desc=f"epoch {run.epoch + 1}/{total_epochs}",
                     dynamic_ncols=True,
                     disable=not (progress and dist.main),
                     mininterval=1.0 if sys.stderr.isatty() else 30.0,
                 )
                 for batch in loader:
                     losses = model.train_step(batch)
-                    step += 1
-                    batch_in_epoch += 1
-                    log_meter.add(losses)
-                    epoch_meter.add(losses)
+                    run.step += 1
+                    run.batch_in_epoch += 1
+                    run.log_meter.add(losses)
+                    run.epoch_meter.add(losses)
                     bar.update()
-                    if dist.main and step % cfg.log_every == 0:
-                        last_losses = log_meter.means()
+                    if dist.main and run.step % cfg.log_every == 0:
+                        last_losses = run.log_meter.means()
                         bar.set_postfix(_short(last_losses), refresh=False)
                         now = time.time()
                         record = {
-                            "step": step,
-                            "epoch": epoch + batch_in_epoch / steps_per_epoch,
+                            "step": run.step,
+                            "epoch": run.epoch + run.batch_in_epoch / steps_per_epoch,
                             "lr": lr,
                             **last_losses,
                             "it_s": cfg.log_every / max(now - t_log, 1e-9),
@@ -403,47 +337,48 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
                         log_file.write(json.dumps(record) + "\n")
                         log_file.flush()
                         t_log = now
-                    if step % cfg.log_every == 0:
-                        log_meter.reset()
-                    if heldout is not None and step % cfg.sample_every == 0:
+                    if run.step % cfg.log_every == 0:
+                        run.log_meter.reset()
+                    if heldout is not None and run.step % cfg.sample_every == 0:
                         write_samples()
-                    if dist.main and cfg.save_every and step % cfg.save_every == 0:
+                    if dist.main and cfg.save_every and run.step % cfg.save_every == 0:
                         save()
-                        last_saved = step
-                    if step >= max_steps or stop["stop"]:
+                        last_saved = run.step
+                    if run.step >= max_steps or stop["stop"]:
                         break
                 bar.close()
-                if batch_in_epoch >= steps_per_epoch:  # the epoch is complete
-                    means = epoch_meter.means()
+                if run.batch_in_epoch >= steps_per_epoch:  # the epoch is complete
+                    means = run.epoch_meter.means()
                     schedule.end_epoch(means.get(model.plateau_key))
                     say(
-                        f"epoch {epoch + 1}/{total_epochs} done, step {step}: "
+                        f"epoch {run.epoch + 1}/{total_epochs} done, step {run.step}: "
                         + " ".join(f"{k}={v}" for k, v in _short(means).items())
                     )
-                    epoch, batch_in_epoch = epoch + 1, 0
-                    epoch_meter.reset()
+                    run.epoch, run.batch_in_epoch = run.epoch + 1, 0
+                    run.epoch_meter.reset()
                     if (
                         dist.main
                         and cfg.save_epoch_every
-                        and epoch % cfg.save_epoch_every == 0
-                        and last_saved != step
+                        and run.epoch % cfg.save_epoch_every == 0
+                        and last_saved != run.step
                     ):
                         save()
-                        last_saved = step
+                        last_saved = run.step
 
         # ---- the end: final checkpoint, curves, page ----------------------------------------
         diff = model.max_rank_difference() if dist.enabled else None
         final = ckpt.latest_checkpoint(run_dir) if dist.main else None
         if dist.main:
-            if heldout is not None and step % cfg.sample_every and step != start_step:
+            if heldout is not None and run.step % cfg.sample_every and run.step != start_step:
                 write_samples()
-            if step != start_step or final is None:
+            if run.step != start_step or final is None:
                 extra = {} if diff is None else {"max_rank_difference": diff}
                 final = save(final=True, **extra)
             if diff is not None:
                 say(f"torchrun: largest parameter difference between ranks: {diff:g}")
             say(f"saved {final} ({time.time() - t_start:.0f} s)")
-        return TrainResult(run_dir, step, epoch, final, last_losses, time.time() - t_start, diff)
+        seconds = time.time() - t_start
+        return TrainResult(run_dir, run.step, run.epoch, final, last_losses, seconds, diff)
     finally:
         if log_file is not None:
             log_file.close()
@@ -471,11 +406,12 @@ def write_report(run_dir: str | Path, cfg: TrainConfig | None = None) -> Path:
     png = plot_losses(records, run_dir / "losses.png", title)
     latest = ckpt.latest_checkpoint(run_dir)
     g, d = cfg.generator, cfg.data
+    trainer = get_trainer(cfg.model)
     summary = {
         "model": cfg.model + (f" (preset {cfg.preset})" if cfg.preset else ""),
         "task": f"{cfg.source_domain} -> {cfg.target_domain}"
-        + (" and back" if cfg.model == "cyclegan" else ""),
-        "data": f"{d.root} ({d.direction})" if cfg.model == "pix2pix" else d.root,
+        + (" and back" if len(trainer.generators(cfg)) > 1 else ""),
+        "data": f"{d.root} ({d.direction})" if trainer.paired else d.root,
         "generator": f"{g.arch}, ngf {g.ngf}, {g.norm} norm" + (", dropout" if g.dropout else ""),
         "discriminator": f"{cfg.discriminator.arch}, ndf {cfg.discriminator.ndf}",
         "objective": cfg.gan.objective,
@@ -499,7 +435,7 @@ def prepare_run(cfg: TrainConfig) -> TrainConfig:
     """Check a new run's folder is free (not an earlier run's) and its data exists."""
     run_dir = Path(cfg.run_dir)
     if (run_dir / CONFIG_NAME).exists():
-        raise FileExistsError(
+        raise ckpt.CheckpointError(
             f"{run_dir} already holds a training run; continue it with --resume {run_dir} "
             f"or choose another --out"
         )

@@ -16,14 +16,36 @@ import torch
 import torch.nn.functional as F
 
 from ..eval.metrics import l1
-from ..gan.nets import DiscriminatorConfig, create_discriminator, create_generator
+from ..gan.adversarial import GANConfig
+from ..gan.nets import DiscriminatorConfig, GeneratorConfig, create_discriminator, create_generator
 from .config import TrainConfig
-from .trainer import Dist, TranslationModel
+from .trainer import Dist, GeneratorSpec, TranslationModel, register_trainer
 
 
+@register_trainer("pix2pix")
 class Pix2Pix(TranslationModel):
+    paired = True
     loss_keys = ("G_GAN", "G_L1", "D", "D_real", "D_fake")
     plateau_key = "G_L1"
+
+    @classmethod
+    def default_config(cls) -> TrainConfig:
+        """The reference's facades settings: U-Net 256 with dropout, batch norm, vanilla GAN,
+        lambda_L1 100, no pool."""
+        return TrainConfig(
+            model=cls.name,
+            generator=GeneratorConfig(arch="unet_256", norm="batch", dropout=True),
+            discriminator=DiscriminatorConfig(arch="basic", norm="batch"),
+            gan=GANConfig(objective="vanilla", pool_size=0),
+        )
+
+    @classmethod
+    def generators(cls, cfg: TrainConfig) -> dict[str, GeneratorSpec]:
+        """One generator, G, for the direction the data names (``data.direction``)."""
+        src, dst = cfg.domain_a, cfg.domain_b
+        if cfg.data.direction == "BtoA":
+            src, dst = dst, src
+        return {cfg.data.direction: GeneratorSpec("G", cfg.generator, src, dst)}
 
     def __init__(self, cfg: TrainConfig, device: torch.device, dist: Dist | None = None):
         super().__init__(cfg, device, dist)

@@ -5,9 +5,10 @@ Results go to ``OUT/input/``, ``OUT/output/`` and ``OUT/target/`` under the same
 CycleGAN one such set per direction, ``OUT/AtoB/...``), so ``translate eval OUT/output
 OUT/target`` scores them directly.
 
-pix2pix: a paired folder (aligned A|B files or A/ and B/ folders) gives input | output | target;
-with ``single`` the folder holds inputs only. CycleGAN: ``testA``/``testB`` (or ``A``/``B``) are
-translated by G_A and G_B; a plain folder of images is translated in ``direction``.
+A paired trainer (pix2pix): a paired folder (aligned A|B files or A/ and B/ folders) gives
+input | output | target; with ``single`` the folder holds inputs only. An unpaired one (CycleGAN):
+``testA``/``testB`` (or ``A``/``B``) are translated by the generators of those directions (G_A,
+G_B); a plain folder of images is translated in ``direction`` (default: the trainer's first).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ..errors import ConfigError
 from ..runtime.images import from_array, save_image
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .data import PairedDataset, SingleDataset, scan_paired, scan_single, scan_unpaired
 from .report import write_results_page
-from .trainer import resolve_device
+from .trainer import get_trainer, resolve_device
 
 
 @dataclass
@@ -68,37 +70,39 @@ def run_test(
         preprocess=preprocess or cfg.data.preprocess,
     )
     if dcfg.preprocess == "none" and batch_size > 1:
-        raise ValueError("--preprocess none keeps each image's size: use --batch-size 1")
+        raise ConfigError("--preprocess none keeps each image's size: use --batch-size 1")
     out_dir = Path(out) if out else run_dir / f"test_{Path(data).name}_{ckpt.checkpoint_name(step)}"
     dev = resolve_device(device)
     report = TestReport(out_dir)
     rows: list[tuple[str, list[Path]]] = []
     header: list[str] = []
 
-    names = ckpt.generator_names(cfg)
-    if cfg.model == "pix2pix":
-        jobs = [cfg.data.direction]
-        if direction not in (None, cfg.data.direction):
-            raise ValueError(f"this pix2pix run was trained {cfg.data.direction}, not {direction}")
+    trainer = get_trainer(cfg.model)
+    specs = trainer.generators(cfg)
+    if direction not in (None, *specs):
+        raise ConfigError(
+            f"this {cfg.model} run was trained {' and '.join(specs)}, not {direction}"
+        )
+    if trainer.paired:
+        jobs = [direction] if direction else list(specs)
     else:
         root = Path(data)
-        sides = [
+        present = [
             d
             for d, s in (("AtoB", "A"), ("BtoA", "B"))
             if (root / f"{phase}{s}").is_dir() or (root / s).is_dir()
         ]
-        if direction:
-            sides = [direction]
-        single = single or not any(
-            (root / f"{phase}{s}").is_dir() or (root / s).is_dir() for s in "AB"
-        )
-        jobs = sides if not single else [direction or "AtoB"]
+        single = single or not present
+        if direction or single:
+            jobs = [direction or next(iter(specs))]
+        else:
+            jobs = [d for d in specs if d in present]
 
     for job_dir in jobs:
         G, info = ckpt.load_generator(found, job_dir, dev)
         multiple = G.size_multiple
-        in_nc, out_nc = names[job_dir][1].input_nc, names[job_dir][1].output_nc
-        if cfg.model == "pix2pix" and not single:
+        in_nc, out_nc = specs[job_dir].config.input_nc, specs[job_dir].config.output_nc
+        if trainer.paired and not single:
             scan = scan_paired(data, phase, dcfg)
             chans = (in_nc, out_nc) if job_dir == "AtoB" else (out_nc, in_nc)
             ds = PairedDataset(scan, dcfg, chans, multiple, train=False)

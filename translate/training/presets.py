@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import ConfigError
 from .config import TrainConfig, default_config
+from .trainer import trainer_names
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ PRESETS: dict[str, Preset] = {
 
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
 
 
@@ -168,10 +170,10 @@ def build_config(
     if preset is not None:
         p = get_preset(preset)
         if model is not None and model != p.model:
-            raise ValueError(f"preset {preset!r} is for {p.model}, not {model}")
+            raise ConfigError(f"preset {preset!r} is for {p.model}, not {model}")
         model = p.model
     if model is None:
-        raise ValueError("name a model (pix2pix or cyclegan) or a preset")
+        raise ConfigError(f"name a model ({' or '.join(trainer_names())}) or a preset")
     d = default_config(model).to_dict()
     if preset is not None:
         d = _apply(d, {**PRESETS[preset].overrides, "preset": preset})

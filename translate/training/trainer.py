@@ -1,23 +1,63 @@
-"""What the pix2pix and CycleGAN trainers share: networks on a device (wrapped for DDP and
-torch.compile when asked), optimisers, image pools, and their state for checkpoints.
+"""What every trainer shares (networks on a device, wrapped for DDP and torch.compile when
+asked; optimisers; image pools; their state for checkpoints) and the registry of trainers.
 
-A trainer subclass builds its networks with :meth:`TranslationModel.add_net` and implements
+A trainer is one module: a subclass of :class:`TranslationModel` registered by name, the way
+networks (``translate.gan.nets``) and GAN objectives (``translate.gan.losses``) are::
+
+    @register_trainer("pix2pix")
+    class Pix2Pix(TranslationModel):
+        paired = True                       # trains on aligned A|B pairs
+        title = ""                          # its name in documents, if not "pix2pix"
+
+        @classmethod
+        def default_config(cls) -> TrainConfig: ...   # its published defaults
+
+        @classmethod
+        def generators(cls, cfg) -> dict[str, GeneratorSpec]: ...
+
+        @classmethod
+        def check_config(cls, cfg) -> None: ...       # optional: reject what it cannot train
+
+        def __init__(self, cfg, device, dist=None): ...  # add_net / add_optimizer / add_pool
+        def train_step(self, batch): ...    # on the adversarial core
+        def visuals(self, batch): ...
+        def heldout_losses(self, batch): ...
+
+Nothing outside the trainer tests its name: the data, checkpoints (which save every network in
+``nets``), ``translate test``, export and ``translate release`` ask the class
+(:func:`get_trainer` of ``TrainConfig.model``) whether it is ``paired`` and which
+:class:`GeneratorSpec` it trains per direction ("AtoB", "BtoA"): the network's name in the
+checkpoint, its config, and the domains it translates from and to. The first direction is the
+default one. :func:`trainer_names` lists the choices for the command line.
+
+Built-in trainers are the modules named in ``BUILTIN``, imported on the first lookup (a new one
+is its module, its tests and its name there); a trainer defined anywhere else (a plugin, a test)
+registers when its module is imported.
+
+A subclass builds its networks with :meth:`TranslationModel.add_net` and implements
 ``train_step`` (the order of updates and the task losses) on top of the adversarial core; the
 objective, penalties, freezing of D and the optimiser step all live in the core.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..gan.adversarial import AdversarialCore, GANConfig
+from ..gan.nets import GeneratorConfig
 from ..gan.pool import ImagePool
 from .config import TrainConfig
+
+# Modules of translate.training that hold the built-in trainers (imported on the first lookup).
+BUILTIN = ("pix2pix", "cyclegan")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -29,11 +69,14 @@ def resolve_device(name: str = "auto") -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from e
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available here")
+        raise ConfigError(f"device {name!r} requested but CUDA is not available here")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {name!r} requested but MPS is not available here")
+        raise ConfigError(f"device {name!r} requested but MPS is not available here")
     return device
 
 
@@ -67,14 +110,89 @@ def make_optimizer(params, cfg: GANConfig, device: torch.device) -> torch.optim.
     return AdversarialCore(cfg, device).make_optimizer(params)
 
 
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """One generator a run trains, as checkpoints, export and inference see it."""
+
+    net: str  # its name in ``TranslationModel.nets`` and the checkpoint (``G.safetensors``)
+    config: GeneratorConfig
+    source: str  # domain names: what it takes, what it makes
+    target: str
+
+
+TRAINERS: dict[str, type[TranslationModel]] = {}
+
+
+def register_trainer(name: str):
+    """Class decorator: make a :class:`TranslationModel` subclass the trainer ``name``
+    (``TrainConfig.model``, ``translate train NAME``)."""
+
+    def wrap(cls: type[TranslationModel]) -> type[TranslationModel]:
+        if TRAINERS.get(name, cls) is not cls:
+            raise ValueError(f"trainer {name!r} is already registered ({TRAINERS[name]})")
+        cls.name = name
+        TRAINERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def _load_builtin() -> None:
+    for module in BUILTIN:
+        importlib.import_module(f"{__package__}.{module}")
+
+
+def trainer_names() -> list[str]:
+    """The registered trainers, built-in ones first."""
+    _load_builtin()
+    return list(TRAINERS)
+
+
+def get_trainer(name: str) -> type[TranslationModel]:
+    """The trainer class registered as ``name``."""
+    if name not in TRAINERS:
+        _load_builtin()
+    if name not in TRAINERS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(TRAINERS)}")
+    return TRAINERS[name]
+
+
 class TranslationModel(ABC):
     """Base of the trainers. ``nets`` holds the plain modules (checkpoints save these);
     ``train_nets`` the modules to call while training (DDP-wrapped and/or compiled);
     ``frozen_nets`` what a discriminator is called through while the generator steps (without
     DDP: D gets no gradients then, so DDP must not wait for them)."""
 
+    name: ClassVar[str] = ""  # set by register_trainer
+    title: ClassVar[str] = ""  # how documents name it ("CycleGAN"); the name when empty
+    paired: ClassVar[bool] = True  # aligned A|B pairs (else unpaired A and B folders)
     loss_keys: tuple[str, ...] = ()
     plateau_key: str = ""  # the epoch-mean loss a plateau lr schedule watches
+
+    # -- what the class tells the rest of the package -----------------------------------------
+    @classmethod
+    @abstractmethod
+    def default_config(cls) -> TrainConfig:
+        """The published defaults (``translate train NAME`` starts from these)."""
+
+    @classmethod
+    @abstractmethod
+    def generators(cls, cfg: TrainConfig) -> dict[str, GeneratorSpec]:
+        """Direction ("AtoB" / "BtoA") -> the generator trained for it under ``cfg``; the first
+        is the default direction."""
+
+    @classmethod
+    def check_config(cls, cfg: TrainConfig) -> None:
+        """Reject settings this trainer cannot train (``TrainConfig`` calls it); by default
+        every setting is fine."""
+        return
+
+    @classmethod
+    def data_channels(cls, cfg: TrainConfig) -> tuple[int, int]:
+        """(channels of A images, channels of B images), read off the default generator."""
+        direction, spec = next(iter(cls.generators(cfg).items()))
+        c = spec.config
+        return (c.input_nc, c.output_nc) if direction == "AtoB" else (c.output_nc, c.input_nc)
 
     def __init__(self, cfg: TrainConfig, device: torch.device, dist: Dist | None = None):
         self.cfg, self.device, self.dist = cfg, device, dist or Dist()
