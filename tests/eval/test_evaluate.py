@@ -134,6 +134,8 @@ def _unpaired_sets(root: Path, n=24):
 
 def test_unpaired_c2st_without_weights(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no Inception weights here
+    # ... and no [eval] extra: auto falls back to C2ST and says how to get KID/FID
+    monkeypatch.setattr("translate.eval.backbones.efficientnet_lite_available", lambda name: False)
     real, same, noisy = _unpaired_sets(tmp_path)
     code, out, _ = _run(capsys, noisy, real, "--unpaired", "--size", "32", "--json")
     report = json.loads(out)
@@ -142,6 +144,8 @@ def test_unpaired_c2st_without_weights(tmp_path, capsys, monkeypatch):
     assert report["c2st_auc"] > 0.9
     assert report["kid"] is None and report["fid"] is None
     assert "never downloads" in report["notes"][0]  # auto: says how to get KID/FID
+    assert "translate[eval]" in report["notes"][0]
+    assert report["checkerboard_excess"] is not None  # needs no weights
     code, out, _ = _run(capsys, same, real, "--unpaired", "--size", "32")
     assert code == 0 and "C2ST AUC" in out
     auc = float(out.split("C2ST AUC")[1].split()[0])

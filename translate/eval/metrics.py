@@ -231,14 +231,18 @@ def kid(
     """Kernel Inception Distance (Binkowski et al. 2018): unbiased MMD^2 with the cubic
     polynomial kernel, averaged over random subsets. Returns (mean, standard deviation over
     subsets). Unlike FID it is unbiased, so it can be slightly negative for equal
-    distributions."""
+    distributions.
+
+    Subsets hold ``subset_size`` samples of each set, at most half of the smaller set, so that
+    they differ and their standard deviation shows how much KID moves with the sample (a
+    conservative noise scale: the mean is close to the unbiased estimate on the whole sets)."""
     a, b = _feature_pair(features_a, features_b)
-    size = min(subset_size, a.shape[0], b.shape[0])
+    size = min(subset_size, max(2, min(a.shape[0], b.shape[0]) // 2))
     if subsets < 1:
         raise ValueError(f"subsets must be >= 1, got {subsets}")
     rng = np.random.default_rng(seed)
     if size == a.shape[0] == b.shape[0]:
-        subsets = 1  # every subset would be the whole set
+        subsets = 1  # two samples each: every subset would be the whole set
     values = []
     for _ in range(subsets):
         x = a[rng.choice(a.shape[0], size, replace=False)]
