@@ -18,9 +18,9 @@ from translate.export.onnx import (
     prepare_for_export,
     session,
 )
-from translate.gan.nets import create_generator
+from translate.gan.nets import create_generator, min_input_size
 from translate.gan.weights import load_reference_weights
-from translate.runtime.catalog import read_metadata
+from translate.runtime.catalog import read_metadata, read_min_size
 from translate.runtime.metadata import ModelMetadata
 
 GOLDEN = "G_resnet_6blocks_ngf8_instance_in1_out3"
@@ -199,6 +199,43 @@ def test_int8_export_passes_the_gate_and_keeps_norms_in_float(tmp_path, data_dir
     assert "InstanceNormalization" in {n.op_type for n in model.graph.node}
 
 
+@pytest.mark.parametrize(
+    "arch,upsample,antialias",
+    [
+        ("resnet_6blocks_up", "nearest", False),
+        ("resnet_9blocks_up", "bilinear", True),
+        ("unet_128_up", "bilinear", False),
+        ("unet_256_up", "nearest", True),
+    ],
+)
+def test_resize_conv_generators_export_with_parity(tmp_path, arch, upsample, antialias):
+    """Resize-conv decoders (ONNX Resize) and blur-pool encoders match PyTorch at sizes other
+    than the exported one, and the recorded minimum size is the one read off the graph."""
+    net = create_generator(arch=arch, ngf=4, upsample=upsample, antialias=antialias).eval()
+    out = tmp_path / f"{arch}.onnx"
+    assert export_onnx(net, out, ModelMetadata(recommended_size=max(16, 2 * net.size_multiple))).ok
+    meta = ModelMetadata.from_props(read_metadata(out))
+    assert (meta.arch, meta.upsample, meta.antialias) == (arch, upsample, antialias)
+    assert meta.min_size == min_input_size(net) == read_min_size(out, net.size_multiple)
+    m = net.size_multiple
+    x = torch.rand(2, 3, max(m, 8), max(m, 8) + m) * 2 - 1
+    with torch.no_grad():
+        expected = net(x).numpy()
+    assert np.abs(session(out).run(None, {"input": x.numpy()})[0] - expected).max() <= 1e-4
+
+
+def test_int8_export_of_a_resize_conv_generator(tmp_path, data_dir):
+    net = create_generator(arch="resnet_6blocks_up", ngf=8, upsample="bilinear", antialias=True)
+    report = export_onnx(
+        net.eval(), tmp_path / "up.int8.onnx", ModelMetadata(recommended_size=32),
+        precision="int8", calib=data_dir / SUMMER, calib_count=4, check_count=2,
+        sizes=[(1, 32, 32)],
+    )  # fmt: skip
+    assert report.ok and report.quality.psnr >= 30
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "up.int8.onnx")).graph.node}
+    assert {"Resize", "QuantizeLinear", "DequantizeLinear"} <= ops and "ConvTranspose" not in ops
+
+
 def test_int8_below_the_gate_is_refused_with_exit_1(tmp_path, data_dir, capsys):
     _, source = _tiny_source(tmp_path)
     out = tmp_path / "tiny.int8.onnx"
@@ -289,3 +326,12 @@ def test_export_of_a_training_run_records_what_it_learned(tmp_path, data_dir, ca
     with torch.no_grad():
         expected = net(x).numpy()
     assert np.abs(session(out).run(None, {"input": x.numpy()})[0] - expected).max() <= 1e-4
+
+
+def test_parity_is_checked_at_sizes_the_network_accepts(tmp_path):
+    """A tiny recommended size (a ResNet's reflect pads need 8 px) still exports: the parity
+    shapes are raised to the network's minimum instead of failing inside it."""
+    net = create_generator(arch="resnet_6blocks", ngf=4).eval()
+    report = export_onnx(net, tmp_path / "small.onnx", ModelMetadata(recommended_size=4))
+    assert report.ok
+    assert min(min(p.shape[2:]) for p in report.parity) >= min_input_size(net) == 8

@@ -286,12 +286,16 @@ def session(model: bytes | str | Path, providers: Sequence[str] | None = None, t
     return ort.InferenceSession(src, opts, providers=list(providers or ["CPUExecutionProvider"]))
 
 
-def default_sizes(size_multiple: int, recommended: int) -> list[tuple[int, int, int]]:
+def default_sizes(
+    size_multiple: int, recommended: int, min_size: int = 1
+) -> list[tuple[int, int, int]]:
     """Two (batch, height, width) shapes to check parity at: a square at the recommended size
-    and a different, non-square size with batch 2."""
+    and a different, non-square size with batch 2, neither below the smallest side the network
+    accepts."""
     m = size_multiple
-    s = max(m, math.ceil(recommended / m) * m)
-    return [(1, s, s), (2, s + m, max(m, s - m))]
+    least = max(m, math.ceil(min_size / m) * m)
+    s = max(least, math.ceil(recommended / m) * m)
+    return [(1, s, s), (2, s + m, max(least, s - m))]
 
 
 @torch.no_grad()
@@ -638,7 +642,7 @@ def export_onnx(
             reference = prepare_for_export(net, "train", noise=False)
             graph = to_onnx(reference, opset, meta.input_nc).SerializeToString()
             report.warnings.append("train-mode dropout noise is not part of the parity check")
-        shapes = sizes or default_sizes(meta.size_multiple, meta.recommended_size)
+        shapes = sizes or default_sizes(meta.size_multiple, meta.recommended_size, meta.min_size)
         report.parity = check_parity(graph, reference, shapes, meta.input_nc)
         if not report.parity_ok:
             msg = f"onnxruntime does not reproduce PyTorch within {PARITY_TOLERANCE:.0e}"

@@ -21,6 +21,7 @@ from ..errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
 INITS = ("normal", "xavier", "kaiming", "orthogonal")
+UPSAMPLES = ("nearest", "bilinear")
 
 GENERATORS: dict[str, Callable[..., nn.Module]] = {}
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {}
@@ -84,6 +85,18 @@ class GeneratorConfig:
     ngf: int = field(default=64, metadata={"help": "generator filters in the first layer"})
     norm: str = field(default="instance", metadata=_NORM)
     dropout: bool = field(default=False, metadata={"help": "dropout in the generator"})
+    upsample: str = field(
+        default="nearest",
+        metadata={
+            "help": "the *_up generators' resize before each decoder conv (bilinear is CUT's "
+            "[1,3,3,1] blur)",
+            "choices": UPSAMPLES,
+        },
+    )
+    antialias: bool = field(
+        default=False,
+        metadata={"help": "blur-pool downsampling in the *_up generators' encoders"},
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,6 +124,10 @@ class DiscriminatorConfig:
         default=3, metadata={"help": "depth of the n_layers PatchGAN", "flag": "--n-layers-d"}
     )
     norm: str = field(default="instance", metadata=_NORM)
+    spectral_norm: bool = field(
+        default=False,
+        metadata={"help": "spectral normalisation of the discriminator's convolutions"},
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -194,10 +211,51 @@ def min_input_size(net: nn.Module) -> int:
             scale *= layer.stride[0]
         elif isinstance(layer, nn.ConvTranspose2d):
             scale /= layer.stride[0]
+        elif isinstance(layer, nn.Upsample):
+            scale /= layer.scale_factor
         elif isinstance(layer, nn.ReflectionPad2d):
             least = max(least, scale * (max(layer.padding) + 1))
+        elif isinstance(layer, BlurPool):  # reflect pad 1, then its stride
+            least, scale = max(least, scale * 2), scale * BlurPool.stride
     m = int(getattr(net, "size_multiple", 1))
     return math.ceil(least / m) * m
+
+
+class BlurPool(nn.Module):
+    """Anti-aliased stride-2 downsampling (Zhang 2019, as CUT does it): a fixed [1, 2, 1]
+    binomial low-pass per channel, reflect-padded, then every second pixel, so the encoder does
+    not alias fine texture into the coarse features the decoder sees."""
+
+    stride = 2
+
+    def __init__(self, channels: int):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        k = torch.outer(k, k) / 16
+        self.register_buffer("kernel", k.expand(channels, 1, 3, 3).clone(), persistent=False)
+
+    def forward(self, x):
+        x = nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+        return nn.functional.conv2d(x, self.kernel, stride=self.stride, groups=x.shape[1])
+
+
+def _resize_conv(in_nc: int, out_nc: int, mode: str, bias: bool) -> list[nn.Module]:
+    """x2 upsampling without checkerboard (Odena, Dumoulin and Olah 2016): resize, then a
+    stride-1 3x3 convolution, so every output pixel gets the same number of kernel taps (a
+    stride-2 ConvTranspose2d gives odd and even pixels different ones, a grid even at random
+    init). Bilinear x2 (half-pixel) equals CUT's [1, 3, 3, 1] blur upsampling."""
+    resize = nn.Upsample(
+        scale_factor=2, mode=mode, **({} if mode == "nearest" else {"align_corners": False})
+    )
+    return [resize, nn.ReflectionPad2d(1), nn.Conv2d(in_nc, out_nc, 3, padding=0, bias=bias)]
+
+
+def _strided_conv(in_nc: int, out_nc: int, k: int, bias: bool, antialias: bool) -> list[nn.Module]:
+    """The reference's stride-2 convolution, or with ``antialias`` a stride-1 3x3 one followed by
+    :class:`BlurPool`."""
+    if antialias:
+        return [nn.Conv2d(in_nc, out_nc, 3, padding=1, bias=bias), BlurPool(out_nc)]
+    return [nn.Conv2d(in_nc, out_nc, k, stride=2, padding=1, bias=bias)]
 
 
 class ResnetBlock(nn.Module):
@@ -226,14 +284,29 @@ class ResnetBlock(nn.Module):
 
 class ResnetGenerator(_SizedGenerator):
     """ResNet encoder/decoder (Johnson et al.): 7x7 stem, two stride-2 downsamplings, residual
-    blocks, two transposed-conv upsamplings, tanh output in [-1, 1]."""
+    blocks, two transposed-conv upsamplings, tanh output in [-1, 1]. With ``upsample``
+    (``nearest`` or ``bilinear``) the decoder resizes and convolves instead (:func:`_resize_conv`;
+    the ``*_up`` architectures), optionally with :class:`BlurPool` downsampling (``antialias``);
+    ``upsample=None`` is the reference layout, which official checkpoints load into. On the
+    identity collapse reported after this swap, see the note above the ``*_up`` registry."""
 
     size_multiple = 4
 
-    def __init__(self, input_nc=3, output_nc=3, ngf=64, norm="instance", dropout=False, n_blocks=9):
+    def __init__(
+        self,
+        input_nc=3,
+        output_nc=3,
+        ngf=64,
+        norm="instance",
+        dropout=False,
+        n_blocks=9,
+        upsample: str | None = None,
+        antialias: bool = False,
+    ):
         super().__init__()
         _check_positive(input_nc=input_nc, output_nc=output_nc, ngf=ngf, n_blocks=n_blocks)
-        self.arch, self.input_nc = f"resnet_{n_blocks}blocks", input_nc
+        suffix = "" if upsample is None else "_up"
+        self.arch, self.input_nc = f"resnet_{n_blocks}blocks{suffix}", input_nc
         bias = _conv_bias(norm)
         make_norm = norm_layer(norm)
         model: list[nn.Module] = [
@@ -244,6 +317,14 @@ class ResnetGenerator(_SizedGenerator):
         ]
         for i in range(2):
             mult = 2**i
+            if antialias:  # CUT's order: conv, norm, ReLU, then the blurred stride
+                model += [
+                    nn.Conv2d(ngf * mult, ngf * mult * 2, 3, padding=1, bias=bias),
+                    make_norm(ngf * mult * 2),
+                    nn.ReLU(True),
+                    BlurPool(ngf * mult * 2),
+                ]
+                continue
             model += [
                 nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=bias),
                 make_norm(ngf * mult * 2),
@@ -252,13 +333,15 @@ class ResnetGenerator(_SizedGenerator):
         model += [ResnetBlock(ngf * 4, norm, dropout) for _ in range(n_blocks)]
         for i in range(2):
             mult = 2 ** (2 - i)
-            model += [
-                nn.ConvTranspose2d(
-                    ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1, bias=bias
-                ),
-                make_norm(ngf * mult // 2),
-                nn.ReLU(True),
-            ]
+            if upsample is None:
+                up = [
+                    nn.ConvTranspose2d(
+                        ngf * mult, ngf * mult // 2, 3, 2, padding=1, output_padding=1, bias=bias
+                    )
+                ]
+            else:
+                up = _resize_conv(ngf * mult, ngf * mult // 2, upsample, bias)
+            model += [*up, make_norm(ngf * mult // 2), nn.ReLU(True)]
         model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*model)
 
@@ -281,25 +364,30 @@ class UnetSkipConnectionBlock(nn.Module):
         innermost=False,
         norm="batch",
         dropout=False,
+        upsample: str | None = None,
+        antialias: bool = False,
     ):
         super().__init__()
         self.outermost = outermost
         bias = _conv_bias(norm)
         make_norm = norm_layer(norm)
         input_nc = outer_nc if input_nc is None else input_nc
-        downconv = nn.Conv2d(input_nc, inner_nc, 4, stride=2, padding=1, bias=bias)
+        downconv = _strided_conv(input_nc, inner_nc, 4, bias, antialias)
         downrelu = nn.LeakyReLU(0.2, True)
         uprelu = nn.ReLU(True)
+
+        def upconv(in_nc: int, bias: bool) -> list[nn.Module]:
+            if upsample is None:
+                return [nn.ConvTranspose2d(in_nc, outer_nc, 4, stride=2, padding=1, bias=bias)]
+            return _resize_conv(in_nc, outer_nc, upsample, bias)
+
         if outermost:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, stride=2, padding=1)
-            model = [downconv, submodule, uprelu, upconv, nn.Tanh()]
+            model = [*downconv, submodule, uprelu, *upconv(inner_nc * 2, True), nn.Tanh()]
         elif innermost:
-            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, 4, stride=2, padding=1, bias=bias)
-            model = [downrelu, downconv, uprelu, upconv, make_norm(outer_nc)]
+            model = [downrelu, *downconv, uprelu, *upconv(inner_nc, bias), make_norm(outer_nc)]
         else:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, stride=2, padding=1, bias=bias)
-            model = [downrelu, downconv, make_norm(inner_nc), submodule]
-            model += [uprelu, upconv, make_norm(outer_nc)]
+            model = [downrelu, *downconv, make_norm(inner_nc), submodule]
+            model += [uprelu, *upconv(inner_nc * 2, bias), make_norm(outer_nc)]
             if dropout:
                 model.append(nn.Dropout(0.5))
         self.model = nn.Sequential(*model)
@@ -312,26 +400,37 @@ class UnetSkipConnectionBlock(nn.Module):
 
 class UnetGenerator(_SizedGenerator):
     """U-Net with ``num_downs`` stride-2 levels: an input side of 2**num_downs reaches 1x1 at the
-    bottleneck, so sides must be multiples of 2**num_downs."""
+    bottleneck, so sides must be multiples of 2**num_downs. ``upsample`` and ``antialias`` as in
+    :class:`ResnetGenerator`."""
 
-    def __init__(self, input_nc=3, output_nc=3, num_downs=8, ngf=64, norm="batch", dropout=False):
+    def __init__(
+        self,
+        input_nc=3,
+        output_nc=3,
+        num_downs=8,
+        ngf=64,
+        norm="batch",
+        dropout=False,
+        upsample: str | None = None,
+        antialias: bool = False,
+    ):
         super().__init__()
         _check_positive(input_nc=input_nc, output_nc=output_nc, ngf=ngf)
         if num_downs < 5:
             raise ValueError(f"a U-Net needs num_downs >= 5, got {num_downs}")
-        self.arch, self.input_nc = f"unet_{2**num_downs}", input_nc
+        suffix = "" if upsample is None else "_up"
+        self.arch, self.input_nc = f"unet_{2**num_downs}{suffix}", input_nc
         self.size_multiple = 2**num_downs
-        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
-        for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(
-                ngf * 8, ngf * 8, submodule=block, norm=norm, dropout=dropout
-            )
-        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
-        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
-        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
-        self.model = UnetSkipConnectionBlock(
-            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+        level = functools.partial(
+            UnetSkipConnectionBlock, norm=norm, upsample=upsample, antialias=antialias
         )
+        block = level(ngf * 8, ngf * 8, innermost=True)
+        for _ in range(num_downs - 5):
+            block = level(ngf * 8, ngf * 8, submodule=block, dropout=dropout)
+        block = level(ngf * 4, ngf * 8, submodule=block)
+        block = level(ngf * 2, ngf * 4, submodule=block)
+        block = level(ngf, ngf * 2, submodule=block)
+        self.model = level(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True)
 
     def forward(self, x):
         self.check_input(x)
@@ -430,6 +529,35 @@ def unet_128(**kw):
     return UnetGenerator(num_downs=7, **kw)
 
 
+# Resize-conv decoders (no checkerboard; ``GeneratorConfig.upsample`` / ``antialias``). Watch for
+# identity collapse: the reference's tracker has a CycleGAN run that, after this very swap
+# (upsample + 3x3 conv), ended with both generators returning their input after 100 epochs while
+# D's loss fell from 1 to 0.2 (junyanz/pytorch-CycleGAN-and-pix2pix#924, unresolved). Identity
+# satisfies the cycle and identity losses exactly, so once D wins G's adversarial gradient is all
+# that pulls it away. What prevents it: a low identity loss (the maintainers' advice for
+# identical outputs, #1080: 0.5 or less, 0 when the domains differ beyond colour), a D that
+# cannot simply win (spectral norm, R1, hinge) and the reference's normal(0, 0.02) init, which
+# starts G far from identity; never an identity-like init.
+@register_generator("resnet_9blocks_up")
+def resnet_9blocks_up(upsample="nearest", **kw):
+    return ResnetGenerator(n_blocks=9, upsample=upsample, **kw)
+
+
+@register_generator("resnet_6blocks_up")
+def resnet_6blocks_up(upsample="nearest", **kw):
+    return ResnetGenerator(n_blocks=6, upsample=upsample, **kw)
+
+
+@register_generator("unet_256_up")
+def unet_256_up(upsample="nearest", **kw):
+    return UnetGenerator(num_downs=8, upsample=upsample, **kw)
+
+
+@register_generator("unet_128_up")
+def unet_128_up(upsample="nearest", **kw):
+    return UnetGenerator(num_downs=7, upsample=upsample, **kw)
+
+
 @register_discriminator("basic")
 def basic_patchgan(n_layers=3, **kw):
     return NLayerDiscriminator(n_layers=3, **kw)  # the 70x70 PatchGAN: depth is fixed
@@ -468,12 +596,25 @@ def create_generator(
     cfg = GeneratorConfig(**{**(cfg.to_dict() if cfg else {}), **kw})
     ctor = _lookup(GENERATORS, cfg.arch, "generator")
     _check_norm(cfg.norm)
+    resize = {}
+    if cfg.upsample not in UPSAMPLES:
+        raise ConfigError(
+            f"unknown upsample {cfg.upsample!r}; choose one of {', '.join(UPSAMPLES)}"
+        )
+    if cfg.arch.endswith("_up"):
+        resize = {"upsample": cfg.upsample, "antialias": cfg.antialias}
+    elif cfg.antialias or cfg.upsample != GeneratorConfig.upsample:
+        raise ConfigError(
+            f"upsample and antialias choose the *_up generators' layers; {cfg.arch} keeps the "
+            f"reference's (use {cfg.arch}_up)"
+        )
     net = ctor(
         input_nc=cfg.input_nc,
         output_nc=cfg.output_nc,
         ngf=cfg.ngf,
         norm=cfg.norm,
         dropout=cfg.dropout,
+        **resize,
     )
     net.config = cfg
     if init:
@@ -496,6 +637,22 @@ def create_discriminator(
     net.config = cfg
     if init:
         init_weights(net, init, init_gain)
+    if cfg.spectral_norm:
+        apply_spectral_norm(net)
+    return net
+
+
+def apply_spectral_norm(net: nn.Module) -> nn.Module:
+    """Divide every convolution's weight by its largest singular value (Miyato et al. 2018; one
+    power iteration per training forward), which bounds D's Lipschitz constant without a
+    penalty term. After init: the parametrization keeps the initialised weight as ``original``,
+    and its state (``original``, ``_u``, ``_v``) is in the state dict, so checkpoints resume
+    exactly."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for m in list(net.modules()):
+        if isinstance(m, nn.Conv2d):
+            spectral_norm(m)
     return net
 
 

@@ -128,7 +128,11 @@ def suggest_architectures(
     # U-Net's last layer is a ConvTranspose2d (weight [in, out, k, k]); ResNet's a Conv2d.
     out_ncs = {int(last.shape[0]), int(last.shape[1])}
     for arch, norm, dropout, out_nc in product(GENERATORS, NORMS, (False, True), out_ncs):
-        candidates.append(GeneratorConfig(arch, in_nc, out_nc, width, norm, dropout))
+        # Blur-pool shifts the *_up layouts' indices; their resize mode has no weights to tell.
+        for antialias in (False, True) if arch.endswith("_up") else (False,):
+            candidates.append(
+                GeneratorConfig(arch, in_nc, out_nc, width, norm, dropout, antialias=antialias)
+            )
     for arch, norm, layers in product(DISCRIMINATORS, NORMS, range(1, 8)):
         if arch != "n_layers" and layers != 3:
             continue
@@ -163,7 +167,7 @@ def config_for(arch: str, **kw) -> GeneratorConfig | DiscriminatorConfig:
     """A generator or discriminator config from an architecture name and reference-style options
     (``input_nc``, ``output_nc``, ``ngf``/``ndf``, ``norm``, ``dropout``, ``n_layers``)."""
     if arch in GENERATORS:
-        allowed = {"input_nc", "output_nc", "ngf", "norm", "dropout"}
+        allowed = {"input_nc", "output_nc", "ngf", "norm", "dropout", "upsample", "antialias"}
         cls = GeneratorConfig
     elif arch in DISCRIMINATORS:
         allowed = {"input_nc", "ndf", "n_layers", "norm"}
@@ -216,7 +220,9 @@ def describe_config(cfg) -> str:
     if isinstance(cfg, GeneratorConfig):
         return (
             f"--arch {cfg.arch} --norm {cfg.norm} --ngf {cfg.ngf} --input-nc {cfg.input_nc} "
-            f"--output-nc {cfg.output_nc}" + (" --dropout" if cfg.dropout else "")
+            f"--output-nc {cfg.output_nc}"
+            + (" --dropout" if cfg.dropout else "")
+            + (" --antialias" if cfg.antialias else "")
         )
     layers = f" --n-layers {cfg.n_layers}" if cfg.arch == "n_layers" else ""
     return f"--arch {cfg.arch} --norm {cfg.norm} --ndf {cfg.ndf} --input-nc {cfg.input_nc}{layers}"

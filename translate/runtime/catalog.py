@@ -50,7 +50,8 @@ def read_min_size(path: str | Path, multiple: int = 1) -> int:
     ``multiple``, read off its graph for files exported before ``min_size`` was recorded: a
     reflect Pad of p pixels at 1/s of the input's resolution (after strided convolutions) needs
     more than p pixels there, i.e. an input side of s * (p + 1), as in
-    :func:`translate.gan.nets.min_input_size`."""
+    :func:`translate.gan.nets.min_input_size`. A Resize by constant scales divides s like a
+    ConvTranspose (one given by computed sizes is not followed, which errs on the large side)."""
     import onnx
     from onnx import numpy_helper
 
@@ -69,6 +70,8 @@ def read_min_size(path: str | Path, multiple: int = 1) -> int:
             s *= attrs.get("strides", [1])[0]
         elif node.op_type == "ConvTranspose":
             s /= attrs.get("strides", [1])[0]
+        elif node.op_type == "Resize" and len(node.input) > 2 and node.input[2] in tensors:
+            s /= float(numpy_helper.to_array(tensors[node.input[2]])[-1])  # scales (N, C, H, W)
         elif node.op_type == "Pad" and attrs.get("mode") == b"reflect":
             pads = attrs.get("pads")  # before opset 11; an input since
             if pads is None and len(node.input) > 1 and node.input[1] in tensors:

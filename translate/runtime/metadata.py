@@ -27,6 +27,8 @@ class ModelMetadata:
     input_nc: int = 3
     output_nc: int = 3
     dropout: bool = False  # the generator has dropout layers (they only act in test_mode train)
+    upsample: str = "nearest"  # the *_up generators' decoder resize (GeneratorConfig.upsample)
+    antialias: bool = False  # the *_up generators' blur-pool downsampling
     value_range: tuple[float, float] = (-1.0, 1.0)  # input and output pixel range
     layout: str = "NCHW"
     channel_order: str = "RGB"  # "L" for single-channel models
