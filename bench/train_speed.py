@@ -16,6 +16,11 @@ machine, about 41 units, and 8.2 s per CycleGAN iteration.
     python bench/train_speed.py                    # both models, the trainers' settings
     python bench/train_speed.py --model pix2pix --baseline   # plain Adam, no allocator tuning
     python bench/train_speed.py --model cyclegan --compile   # torch.compile (slow start)
+    python bench/train_speed.py --precision-ratios  # bf16 vs fp32, reference and small presets
+
+``--precision-ratios`` times fp32 and bf16 steps of the same model alternately (so a change in
+the machine's load hits both) for the reference presets (facades, horse2zebra at 256 px) and the
+small ones (facades-small, cyclegan-small at 128 px), and prints fp32 time / bf16 time.
 
 Run it on an otherwise idle machine (it prints the load average it saw); 2 threads.
 """
@@ -78,14 +83,14 @@ def unit(threads: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def build_model(model_name: str, args):
+def build_model(model_name: str, args, preset: str | None = None, precision: str = "fp32"):
     import torch
 
     from translate.training.presets import build_config
     from translate.training.trainer import get_trainer
 
-    preset = "facades" if model_name == "pix2pix" else "horse2zebra"
-    gan = {"compile": args.compile, "channels_last": args.channels_last}
+    preset = preset or ("facades" if model_name == "pix2pix" else "horse2zebra")
+    gan = {"compile": args.compile, "channels_last": args.channels_last, "precision": precision}
     cfg = build_config(model_name, preset, {"data": {"root": "unused"}, "gan": gan})
     model = get_trainer(model_name)(cfg, torch.device("cpu"))
     if args.baseline:  # the reference's optimiser: Adam with per-tensor (foreach) updates
@@ -93,8 +98,48 @@ def build_model(model_name: str, args):
             params = [p for g in opt.param_groups for p in g["params"]]
             model.optimizers[name] = torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(0)
-    batch = {k: torch.rand(1, 3, 256, 256, generator=gen) * 2 - 1 for k in ("A", "B")}
+    size = cfg.data.crop_size
+    batch = {
+        k: torch.rand(cfg.batch_size, 3, size, size, generator=gen) * 2 - 1 for k in ("A", "B")
+    }
     return model, batch
+
+
+PRECISION_PRESETS = [
+    ("pix2pix", "facades"),
+    ("cyclegan", "horse2zebra"),
+    ("pix2pix", "facades-small"),
+    ("cyclegan", "cyclegan-small"),
+]
+
+
+def precision_ratios(args) -> None:
+    """fp32 s/iter over bf16 s/iter per preset, the two timed alternately step by step."""
+    from translate.gan.adversarial import cpu_has_native_bf16
+
+    print(f"native bf16 on this CPU: {cpu_has_native_bf16()}")
+    for name, preset in PRECISION_PRESETS:
+        if args.model not in ("both", name):
+            continue
+        steps = (
+            args.steps if name == "pix2pix" or preset.endswith("-small") else args.cyclegan_steps
+        )
+        runs = {p: build_model(name, args, preset, p) for p in ("fp32", "bf16")}
+        for model, batch in runs.values():
+            for _ in range(2 + (3 if args.compile else 0)):
+                model.train_step(batch)
+        times: dict[str, list[float]] = {p: [] for p in runs}
+        for _ in range(steps):
+            for p, (model, batch) in runs.items():
+                t = time.perf_counter()
+                model.train_step(batch)
+                times[p].append(time.perf_counter() - t)
+        fp32, bf16 = (statistics.median(times[p]) for p in ("fp32", "bf16"))
+        print(
+            f"{preset} ({name}): fp32 {fp32:.3f} s/iter, bf16 {bf16:.3f} s/iter (medians of "
+            f"{steps}) -> bf16 {fp32 / bf16:.2f}x",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -113,6 +158,11 @@ def main() -> int:
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument(
+        "--precision-ratios",
+        action="store_true",
+        help="bf16 vs fp32 on the reference and small presets (instead of the unit ratios)",
+    )
     args = parser.parse_args()
 
     from translate.training.loop import tune_allocator
@@ -127,6 +177,9 @@ def main() -> int:
         f"(on an idle machine ~0), allocator tuned: {tuned}, fused Adam: {not args.baseline}, "
         f"compile: {args.compile}, channels_last: {args.channels_last}"
     )
+    if args.precision_ratios:
+        precision_ratios(args)
+        return 0
     models = ["pix2pix", "cyclegan"] if args.model == "both" else [args.model]
     for name in models:
         steps = args.steps if name == "pix2pix" else args.cyclegan_steps

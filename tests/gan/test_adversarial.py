@@ -9,6 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from translate.errors import ConfigError
+from translate.gan import adversarial
 from translate.gan.adversarial import AdversarialCore, GANConfig, eager
 from translate.gan.losses import (
     OBJECTIVES,
@@ -316,7 +318,8 @@ def test_eager_unwraps_compiled_modules():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="AMP runs on CUDA only")
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_amp_step_on_cuda(amp):
-    core = AdversarialCore(GANConfig(objective="vanilla", r1_gamma=1.0, amp=amp), device="cuda")
+    cfg = GANConfig(objective="vanilla", r1_gamma=1.0, precision=amp)
+    core = AdversarialCore(cfg, device="cuda")
     G, D = (core.prepare(n) for n in _nets())
     opt_g, opt_d = core.make_optimizer(G.parameters()), core.make_optimizer(D.parameters())
     x, real = torch.randn(2, 3, 16, 16, device="cuda"), torch.randn(2, 3, 16, 16, device="cuda")
@@ -332,9 +335,41 @@ def test_amp_step_on_cuda(amp):
     assert core.scaler.is_enabled() == (amp == "fp16")
 
 
-def test_cpu_ignores_amp():
-    core = AdversarialCore(GANConfig(amp="fp16"), device="cpu")
-    assert core.amp_dtype is None and not core.scaler.is_enabled()
+def test_precision_auto_follows_the_cpu(monkeypatch):
+    """auto: bf16 only where the CPU has it natively (the suite's fixture says it has not);
+    fp16 is CUDA's; configs saved with the old ``amp`` key still load."""
+    assert AdversarialCore(GANConfig(), device="cpu").amp_dtype is None
+    monkeypatch.setattr(adversarial, "cpu_has_native_bf16", lambda: True)
+    assert AdversarialCore(GANConfig(), device="cpu").amp_dtype == torch.bfloat16
+    assert AdversarialCore(GANConfig(precision="fp32"), device="cpu").amp_dtype is None
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
+        AdversarialCore(GANConfig(precision="fp16"), device="cpu")
+    assert GANConfig.from_dict({"amp": "off"}).precision == "fp32"
+    assert GANConfig.from_dict({"amp": "bf16"}).precision == "bf16"
+
+
+def test_bf16_step_on_cpu_keeps_fp32_state():
+    """Under bf16 the forward passes run in bf16 (emulated on CPUs without it: slower, same
+    numbers); parameters, gradients, optimiser state, BN statistics and R1 stay fp32."""
+    core = AdversarialCore(GANConfig(objective="vanilla", r1_gamma=1.0, precision="bf16"))
+    G = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 3, 1))
+    _, D = _nets()
+    opt_g, opt_d = core.make_optimizer(G.parameters()), core.make_optimizer(D.parameters())
+    x, real = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
+    with core.autocast():
+        fake = G(x)
+    assert fake.dtype == torch.bfloat16
+    d_loss, logs = core.discriminator_loss(D, real, fake)
+    assert d_loss.dtype == torch.float32 and math.isfinite(logs["R1"])
+    core.step(d_loss, opt_d, [D], discriminator=True)
+    with core.frozen(D):
+        g_loss = core.generator_loss(D, fake)
+    core.step(g_loss, opt_g, [G])
+    assert g_loss.dtype == torch.float32
+    state = [v for s in (*opt_g.state.values(), *opt_d.state.values()) for v in s.values()]
+    tensors = [*G.parameters(), *D.parameters(), *G.buffers(), *state]
+    assert all(t.dtype in (torch.float32, torch.int64) for t in tensors if t.is_floating_point())
+    assert G[1].running_mean.dtype == torch.float32 and G[0].weight.grad.dtype == torch.float32
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +407,7 @@ def test_config_json_round_trip():
         (dict(n_critic=0), "n_critic"),
         (dict(r1_every=0), "r1_every"),
         (dict(r1_gamma=-1.0), "penalty weights"),
-        (dict(amp="fp8"), "unknown amp mode"),
+        (dict(precision="fp8"), "unknown precision"),
         (dict(optimizer="sgd"), "unknown optimizer"),
         (dict(lr=0.0), "learning rate"),
         (dict(betas=(0.5, 1.0)), "betas"),

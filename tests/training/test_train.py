@@ -15,6 +15,7 @@ from tiny_data import TINY_FLAGS, aligned, one_thread, unpaired  # noqa: F401  (
 
 from translate.cli import build_parser, main
 from translate.cli.train import given_flags
+from translate.gan import adversarial
 from translate.gan.adversarial import GANConfig
 from translate.training import checkpoint as ckpt
 from translate.training.config import ScheduleConfig, TrainConfig, default_config
@@ -168,8 +169,21 @@ def test_cyclegan_end_to_end(tmp_path):
     assert len(list((out / "BtoA" / "output").glob("*.png"))) == 4
 
 
-@pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
-def test_resume_continues_exactly(tmp_path, model):
+AUGMENTED = {"diffaugment": "color,translation,cutout", "diffaugment_p": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("model", "gan"),
+    [
+        ("pix2pix", {}),
+        ("cyclegan", {}),
+        ("pix2pix", {"precision": "bf16"}),
+        ("pix2pix", AUGMENTED),
+        ("cyclegan", {**AUGMENTED, "ada_target": 0.6}),
+    ],
+    ids=["pix2pix", "cyclegan", "pix2pix-bf16", "pix2pix-diffaugment", "cyclegan-ada"],
+)
+def test_resume_continues_exactly(tmp_path, model, gan):
     """4 steps in one go == 2 steps, resume, 2 steps: bitwise-identical weights and losses.
     Three images per epoch, so the resume lands mid-epoch and the lr changes in epoch 2."""
     # Three steps per epoch (unpaired: the larger side, B, has n + 1 images).
@@ -177,11 +191,13 @@ def test_resume_continues_exactly(tmp_path, model):
         aligned(tmp_path / "data", n=3) if model == "pix2pix" else unpaired(tmp_path / "data", n=2)
     )
     sched = {"n_epochs": 1, "n_epochs_decay": 1}
-    train(
-        tiny_config(model, root, tmp_path / "straight", schedule={**sched, "max_steps": 4}),
-        progress=False,
+    straight = tiny_config(
+        model, root, tmp_path / "straight", schedule={**sched, "max_steps": 4}, gan=gan
     )
-    first = tiny_config(model, root, tmp_path / "resumed", schedule={**sched, "max_steps": 2})
+    train(straight, progress=False)
+    first = tiny_config(
+        model, root, tmp_path / "resumed", schedule={**sched, "max_steps": 2}, gan=gan
+    )
     train(first, progress=False)
     assert ckpt.latest_checkpoint(tmp_path / "resumed").name == "step_00000002"
     assert (
@@ -197,6 +213,31 @@ def test_resume_continues_exactly(tmp_path, model):
         {k: v for k, v in r.items() if k not in strip} for r in log_b
     ]
     assert log_b[-1]["lr"] == pytest.approx(1e-4)  # epoch 2 of 1 + 1: decayed, not zero
+
+
+def test_spectral_norm_discriminator_resumes_exactly(tmp_path):
+    """``--spectral-norm``: D's power-iteration vectors are part of its checkpoint, so 2 steps,
+    resume, 2 steps == 4 steps, bit for bit."""
+    root = aligned(tmp_path / "data", n=3)
+    sched, disc = {"n_epochs": 1, "n_epochs_decay": 1}, {"ndf": 4, "spectral_norm": True}
+    for name, steps in (("straight", 4), ("resumed", 2)):
+        cfg = tiny_config(
+            "pix2pix", root, tmp_path / name, schedule={**sched, "max_steps": steps},
+            discriminator=disc,
+        )  # fmt: skip
+        train(cfg, progress=False)
+    assert (
+        main(["train", "--resume", str(tmp_path / "resumed"), "--max-steps", "4", "--quiet"]) == 0
+    )
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert any("parametrizations.weight.0._u" in k for k in a)  # D was spectrally normalised
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+    strip = ("time", "it_s")
+    log_a, log_b = (read_log(tmp_path / n / "log.jsonl") for n in ("straight", "resumed"))
+    assert [{k: v for k, v in r.items() if k not in strip} for r in log_a] == [
+        {k: v for k, v in r.items() if k not in strip} for r in log_b
+    ]
 
 
 def test_same_seed_same_losses_other_seed_other_losses(tmp_path):
@@ -330,7 +371,8 @@ def _another_value(spec, value) -> tuple[list[str], object]:
         halves = tuple(v / 2 for v in value)
         return [spec.flag, *map(str, halves)], halves
     if spec.type is str:
-        return [spec.flag, value + "2"], value + "2"
+        new = "color" if spec.flag == "--diffaugment" else value + "2"  # a valid policy
+        return [spec.flag, new], new
     new = (value / 2 if value else 0.5) if spec.type is float else (value or 0) + 1
     return [spec.flag, str(new)], new
 
@@ -342,6 +384,8 @@ def test_every_config_field_with_flag_metadata_has_a_flag_that_sets_it():
     parser = build_parser()
     for spec in specs:
         argv, value = _another_value(spec, attrgetter(spec.paths[0])(base))
+        if spec.flag == "--ada-target":  # adapts DiffAugment's probability: needs a policy
+            argv += ["--diffaugment", "color"]
         args = parser.parse_args(["train", "pix2pix", *argv])
         cfg = build_config("pix2pix", None, to_overrides(given_flags(args)))
         for path in spec.paths:
@@ -421,16 +465,23 @@ def test_resume_from_a_weights_only_fp16_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("model", "steps", "key"), [("pix2pix", 100, "G_L1"), ("cyclegan", 150, "cycle")]
+    ("model", "steps", "key", "precision"),
+    [
+        ("pix2pix", 100, "G_L1", "fp32"),
+        ("cyclegan", 150, "cycle", "fp32"),
+        ("pix2pix", 100, "G_L1", "bf16"),
+    ],
 )
-def test_the_generators_learn(tmp_path, model, steps, key, seed):
+def test_the_generators_learn(tmp_path, model, steps, key, precision, seed):
     """On tiny data the reconstruction loss falls: pix2pix's L1 to its target (B = inverted A),
-    CycleGAN's cycle loss; a trainer that silently stopped learning fails here."""
+    CycleGAN's cycle loss; a trainer that silently stopped learning fails here. bf16 runs
+    emulated on CPUs without it: slower, the same claim."""
     make = aligned if model == "pix2pix" else unpaired
     cfg = tiny_config(model, make(tmp_path / "data", n=4, seed=seed), tmp_path / "run",
                       log_every=10, seed=seed, schedule={"max_steps": steps})  # fmt: skip
     cfg = merge_overrides(cfg, {"generator": {"ngf": 8}, "discriminator": {"ndf": 8},
-                                "gan": {"lr": 1e-3},  # the claim is learning, not its pace
+                                # the claim is learning, not its pace
+                                "gan": {"lr": 1e-3, "precision": precision},
                                 "data": {"load_size": 32, "flip": False}})  # fmt: skip
     train(cfg, progress=False)
     losses = [r[key] for r in read_log(tmp_path / "run" / "log.jsonl")]
@@ -453,3 +504,21 @@ def test_l1_only_baseline_trains_g_alone(tmp_path, seed):
     assert all(torch.equal(d_first[k], d_last[k]) for k in d_first)
     g_first, g_last = load_file(first / "G.safetensors"), load_file(last / "G.safetensors")
     assert not all(torch.equal(g_first[k], g_last[k]) for k in g_first)
+
+
+def test_precision_auto_is_decided_once_and_recorded(tmp_path, capsys, monkeypatch):
+    """auto on a CPU without native bf16 runs fp32 and says so once; the config records the
+    resolved dtype, so a resume keeps it even where detection would now answer otherwise."""
+    root = aligned(tmp_path / "data", n=3)
+    train(tiny_config("pix2pix", root, tmp_path / "a", schedule={"max_steps": 2}), progress=False)
+    assert capsys.readouterr().out.count("precision: fp32 (this CPU has no native bf16") == 1
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert saved["gan"]["precision"] == "fp32"
+
+    monkeypatch.setattr(adversarial, "cpu_has_native_bf16", lambda: True)
+    train(tiny_config("pix2pix", root, tmp_path / "b", schedule={"max_steps": 2}), progress=False)
+    assert "precision: fp32" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["gan"]["precision"] == "bf16"
+    monkeypatch.setattr(adversarial, "cpu_has_native_bf16", lambda: False)
+    assert main(["train", "--resume", str(tmp_path / "b"), "--max-steps", "3", "--quiet"]) == 0
+    assert TrainConfig.load(tmp_path / "b").gan.precision == "bf16"

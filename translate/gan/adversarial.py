@@ -10,6 +10,8 @@ clipping for WGAN live here, not in the trainers.
 from __future__ import annotations
 
 import contextlib
+import functools
+import platform
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 
@@ -17,10 +19,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .diffaugment import DiffAugment, parse_policy
 from .losses import OBJECTIVES, get_objective, gradient_penalty, r1_penalty
 from .pool import ImagePool
 
-AMP_MODES = ("off", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop")
 
 
@@ -61,9 +64,14 @@ class GANConfig:
     grad_clip: float | None = field(  # for every optimiser step
         default=None, metadata={"help": "max gradient norm (off if not given)"}
     )
-    amp: str = field(  # CPU always runs fp32
-        default="off",
-        metadata={"help": "mixed precision (CUDA only)", "choices": AMP_MODES, "resumable": True},
+    precision: str = field(  # a run records the resolved value (never "auto") in its config
+        default="auto",
+        metadata={
+            "help": "autocast dtype of the networks' forward passes; auto: bf16 on a CPU with "
+            "native bf16, else fp32 (fp16: CUDA only)",
+            "choices": PRECISIONS,
+            "resumable": True,
+        },
     )
     channels_last: bool = field(default=False, metadata={"help": "channels-last memory layout"})
     compile: bool = field(
@@ -86,6 +94,19 @@ class GANConfig:
         default=50, metadata={"help": "history of fakes shown to D (0: off)"}
     )
     pool_p: float = 0.5  # probability that a fake is swapped for a stored one
+    diffaugment: str = field(
+        default="",
+        metadata={"help": "DiffAugment policy for all D inputs, e.g. color,translation,cutout"},
+    )
+    diffaugment_p: float = field(  # with ada_target > 0, p starts at 0 and adapts
+        default=1.0, metadata={"help": "probability of each DiffAugment operation per image"}
+    )
+    ada_target: float = field(  # Karras et al. 2020 use 0.6
+        default=0.0,
+        metadata={
+            "help": "adapt the DiffAugment probability to keep E[sign D(real)] here (0: off)"
+        },
+    )
 
     def __post_init__(self):
         objective = get_objective(self.objective)  # raises on unknown names
@@ -132,9 +153,17 @@ class GANConfig:
             raise ConfigError("gp_one_sided needs a gradient penalty (gp_lambda > 0)")
         if self.clip_value is not None and self.clip_value <= 0:
             raise ConfigError(f"clip_value must be > 0, got {self.clip_value}")
-        if self.amp not in AMP_MODES:
+        parse_policy(self.diffaugment)
+        if not 0.0 <= self.diffaugment_p <= 1.0 or not 0.0 <= self.ada_target < 1.0:
             raise ConfigError(
-                f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}"
+                f"diffaugment_p must be in [0, 1] and ada_target in [0, 1), got "
+                f"{self.diffaugment_p}, {self.ada_target}"
+            )
+        if self.ada_target > 0 and not self.diffaugment:
+            raise ConfigError("ada_target needs a DiffAugment policy (--diffaugment)")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}"
             )
 
     def to_dict(self) -> dict:
@@ -146,10 +175,38 @@ class GANConfig:
     @classmethod
     def from_dict(cls, d: dict) -> GANConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
+        if "amp" in d:  # configs saved before --precision: amp off|bf16|fp16
+            d = {**d, "precision": {"off": "fp32"}.get(d["amp"], d["amp"])}
+            del d["amp"]
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"unknown GAN config keys: {', '.join(unknown)}")
         return cls(**d)
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (x86: avx512_bf16 or AMX; ARM: the bf16
+    feature). Elsewhere PyTorch emulates bf16 with fp32 arithmetic, which is slower than fp32."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            words = set(f.read().split())
+    except OSError:  # macOS, Windows: no cheap check, so no bf16 by default
+        return False
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return "bf16" in words
+    return bool(words & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The dtype a run uses on ``device``: "auto" becomes bf16 on a CPU with native bf16 and
+    fp32 elsewhere; fp16 needs CUDA (CPU fp16 autocast is emulated and slow)."""
+    device = torch.device(device)
+    if precision == "auto":
+        return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError(f"precision fp16 needs a CUDA device, not {device.type}")
+    return precision
 
 
 def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
@@ -173,16 +230,15 @@ class AdversarialCore:
     discriminators there are: CycleGAN sums the losses of D_A and D_B and steps one optimiser
     over both (as the reference does), so both see the same n_critic and lazy-R1 schedule."""
 
-    def __init__(self, cfg: GANConfig, device: torch.device | str = "cpu"):
+    def __init__(self, cfg: GANConfig, device: torch.device | str = "cpu", seed: int = 0):
         self.cfg = cfg
         self.objective = get_objective(cfg.objective)
         self.device = torch.device(device)
-        cuda = self.device.type == "cuda"
-        self.amp_dtype = (
-            {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp) if cuda else None
-        )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp == "fp16")
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.d_steps = 0
+        self.augment = DiffAugment(cfg.diffaugment, cfg.diffaugment_p, cfg.ada_target, seed)
 
     # -- networks -----------------------------------------------------------------------------
     def prepare(self, net: nn.Module) -> nn.Module:
@@ -228,9 +284,10 @@ class AdversarialCore:
                 p.requires_grad_(flag)
 
     def autocast(self):
+        """Mixed precision for the networks' forward passes (losses are taken in fp32)."""
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def generator_turn(self) -> bool:
         """True when the generator steps after the latest discriminator step (every n_critic
@@ -246,15 +303,20 @@ class AdversarialCore:
         cfg = self.cfg
         fake = fake.detach()
         r1_now = cfg.r1_gamma > 0 and self.d_steps % cfg.r1_every == 0
+        if self.augment:  # D sees only augmented images; the penalties too
+            real, fake = self.augment(real), self.augment(fake)
         with self.autocast():
             real_logits = D(real)
             fake_logits = D(fake)
             loss = self.objective.d_loss(real_logits.float(), fake_logits.float())
+        self.augment.observe(torch.sign(real_logits.detach().float() - self.objective.decision))
         logs = {
             "D": loss.item(),
             "D_real": real_logits.float().mean().item(),
             "D_fake": fake_logits.float().mean().item(),
         }
+        if cfg.ada_target > 0:
+            logs["aug_p"] = self.augment.p
         total = loss
         # Penalties run in fp32: double backward through autocast is fragile and they are cheap.
         if cfg.gp_lambda > 0:
@@ -269,6 +331,8 @@ class AdversarialCore:
 
     def generator_loss(self, D: nn.Module, fake: torch.Tensor) -> torch.Tensor:
         """The adversarial term of the generator's loss; call inside ``frozen(D)``."""
+        if self.augment:
+            fake = self.augment(fake)
         with self.autocast():
             return self.objective.g_loss(D(fake).float())
 
@@ -308,9 +372,15 @@ class AdversarialCore:
                 p.clamp_(-c, c)
 
     def state_dict(self) -> dict:
-        return {"d_steps": self.d_steps, "scaler": self.scaler.state_dict()}
+        return {
+            "d_steps": self.d_steps,
+            "scaler": self.scaler.state_dict(),
+            "augment": self.augment.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.d_steps = int(state["d_steps"])
+        if "augment" in state:  # checkpoints from before DiffAugment have none
+            self.augment.load_state_dict(state["augment"])
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])

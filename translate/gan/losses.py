@@ -30,6 +30,7 @@ class Objective(ABC):
     default_optimizer: str = "adam"
     default_lr: float = 2e-4
     default_betas: tuple[float, float] = (0.5, 0.999)
+    decision: float = 0.0  # D's output between "real" and "fake" (adaptive augmentation)
 
     @abstractmethod
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor: ...
@@ -83,6 +84,8 @@ class NonSaturating(Minimax):
 class LeastSquares(Objective):
     """Least-squares GAN (Mao et al. 2017) with targets 1 (real) and 0 (fake); CycleGAN's
     default."""
+
+    decision = 0.5
 
     def d_loss(self, real, fake):
         return (real - 1).pow(2).mean() + fake.pow(2).mean()

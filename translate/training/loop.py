@@ -27,6 +27,7 @@ from torch.utils.data import default_collate
 from tqdm import tqdm
 
 from ..errors import ConfigError
+from ..gan.adversarial import resolve_precision
 from ..gan.nets import GENERATORS, create_generator
 from ..runtime.atomic import atomic_write_text
 from ..runtime.images import save_image
@@ -223,6 +224,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         if dist.main:
             tqdm.write(msg)
 
+    # "auto" is decided once, here, and saved resolved: a resumed run keeps the same dtype.
+    precision = resolve_precision(cfg.gan.precision, device)
+    if cfg.gan.precision == "auto" and precision == "fp32" and device.type == "cpu":
+        say("precision: fp32 (this CPU has no native bf16; emulated bf16 would be slower)")
+    cfg = replace(cfg, gan=replace(cfg.gan, precision=precision))
+
     log_file = None
     try:
         # ---- data ---------------------------------------------------------------------------
@@ -377,6 +384,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             if diff is not None:
                 say(f"torchrun: largest parameter difference between ranks: {diff:g}")
             say(f"saved {final} ({time.time() - t_start:.0f} s)")
+        if dist.enabled:  # the ranks leave together: rank 0 may still be writing its checkpoint,
+            import torch.distributed as torch_dist  # and gloo aborts a rank whose peer is gone
+
+            torch_dist.barrier()
         seconds = time.time() - t_start
         return TrainResult(run_dir, run.step, run.epoch, final, last_losses, seconds, diff)
     finally:

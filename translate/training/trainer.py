@@ -196,7 +196,8 @@ class TranslationModel(ABC):
 
     def __init__(self, cfg: TrainConfig, device: torch.device, dist: Dist | None = None):
         self.cfg, self.device, self.dist = cfg, device, dist or Dist()
-        self.core = AdversarialCore(cfg.gan, device)
+        # DiffAugment's stream: per rank, apart from the pools' (seed * 1000 + 10 * rank + i).
+        self.core = AdversarialCore(cfg.gan, device, seed=cfg.seed * 1000 + 10 * self.dist.rank + 9)
         self.nets: dict[str, nn.Module] = {}
         self.train_nets: dict[str, nn.Module] = {}
         self.frozen_nets: dict[str, nn.Module] = {}
