@@ -86,6 +86,8 @@ def test_a_released_cyclegan_direction_is_listed_by_the_app_with_its_card(runs, 
     assert card.facts["checkpoint"].startswith("`checkpoints/season/`")
     assert set(card.facts["final losses"].split(", ")[0].split()) & {"G_A", "G_B", "D_A"}
     validation = card.sections["Validation"]
+    measured = card.sections["Measured at 256 px"]  # what `translate eval` reports, as a table
+    assert "| checkerboard excess |" in measured and "untranslated" in measured
     for key in ("identity", "model"):
         assert f"| {done.scores[key]['c2st_auc']:.3f} |" in validation
     assert f"**{done.scores['target_share']['outputs']:.0%}**" in validation

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import import_extra
+from .eval import FEATURES
 
 
 def add_parser(subparsers, formatter_class) -> None:
@@ -58,7 +59,7 @@ def add_parser(subparsers, formatter_class) -> None:
     )
     g.add_argument(
         "--features",
-        choices=["auto", "inception", "none"],
+        choices=FEATURES,
         default="auto",
         help="unpaired: feature network for KID/FID (as in translate eval)",
     )
@@ -91,13 +92,6 @@ def add_parser(subparsers, formatter_class) -> None:
 
 def run(args: argparse.Namespace) -> int:
     release = import_extra("translate.export.release", "train", "translate release")
-    from .eval import _features
-
-    extractor, feature_name, note = _features(args)
-    if extractor is None:
-        if args.features != "none":
-            print(f"note: KID/FID not computed: {note}")
-        note = "not asked for" if args.features == "none" else "no Inception-v3 weights here"
     notes = release.CardNotes(
         task=args.task,
         title=args.title or "",
@@ -125,9 +119,9 @@ def run(args: argparse.Namespace) -> int:
         notes=notes,
         models_dir=Path(args.models),
         checkpoints_dir=None if args.no_checkpoint else Path(args.checkpoints),
-        features=extractor,
-        feature_name=feature_name,
-        no_features_reason=note,
+        features=args.features,
+        inception_weights=args.inception_weights,
+        device=args.device,
         log=print,
     )
     for line in done.lines():

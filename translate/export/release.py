@@ -30,8 +30,15 @@ import torch
 from PIL import Image
 
 from ..errors import ConfigError
-from ..eval.evaluate import evaluate_paired, evaluate_unpaired, image_files, load_resized
-from ..eval.features import FeatureExtractor
+from ..eval.evaluate import (
+    ModelReport,
+    evaluate_model,
+    evaluate_paired,
+    evaluate_unpaired,
+    image_files,
+    load_resized,
+)
+from ..eval.features import resolve_features
 from ..eval.metrics import target_share
 from ..gan.nets import create_generator
 from ..runtime.atomic import _fsync_dir, atomic_write_bytes
@@ -47,6 +54,7 @@ from ..training.report import read_log, sample_sheet
 from ..training.trainer import get_trainer
 from .onnx import ExportError, export_onnx, load_source
 
+MEASURE_SIZE = 256  # the size people upload, as the README's figures
 SHEET_ROWS = 6
 CALIB_IMAGES = 40  # export's defaults: 32 to calibrate int8 on, 8 more for its quality gate
 _NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_-")  # no ".": NAME.int8.onnx
@@ -122,9 +130,9 @@ def release(
     notes: CardNotes | None = None,
     models_dir: str | Path = "models",
     checkpoints_dir: str | Path | None = "checkpoints",
-    features: FeatureExtractor | None = None,
-    feature_name: str = "custom",
-    no_features_reason: str = "no feature network given",
+    features: str = "none",
+    inception_weights: str | Path | None = None,
+    device: str = "cpu",
     log: Callable[[str], None] | None = None,
 ) -> Release:
     """Release the generator of ``run`` (a run folder, or a checkpoint folder in one) for
@@ -139,10 +147,16 @@ def release(
     ``calib``: int8 calibration images (default: training inputs). ``baseline``: another run
     (e.g. the L1-only one) scored and shown beside a paired model. ``sheet_images``: the
     held-out images (names without extension) the sheet shows (default: six spread evenly).
-    ``features``: a feature extractor for KID/FID (:mod:`translate.eval.features`).
+    ``features``: the network for KID/FID, a name of :data:`translate.eval.features.FEATURES`
+    (``inception`` reads ``inception_weights``); "none" skips them.
     ``checkpoints_dir`` None: ship no checkpoint."""
     log = log or (lambda _line: None)
     notes = notes or CardNotes()
+    extractor, feature_name, no_features_reason = resolve_features(
+        features, inception_weights, device
+    )
+    if extractor is None and features != "none":
+        log(f"note: KID/FID not computed: {no_features_reason}")
     run_dir, found = _resolve(run, checkpoint)
     name = name or run_dir.name
     if set(name) - _NAME_CHARS:
@@ -218,8 +232,14 @@ def release(
             else:
                 scores, sheet = _score_unpaired(
                     inputs, targets, outputs, domains, size, name,
-                    features, feature_name, no_features_reason,
+                    extractor, feature_name, no_features_reason,
                 )  # fmt: skip
+            log(f"measuring {name} at {MEASURE_SIZE} px, as `translate eval` does")
+            measured = evaluate_model(
+                fp32, inputs, targets, size=MEASURE_SIZE, features=feature_name,
+                inception_weights=inception_weights, weights_free=False, backend="onnxruntime",
+                device=device,
+            )  # fmt: skip
             titles, folders, caption = sheet
             image = sample_sheet(titles, [_rows(f, rows, size) for f in folders], caption=caption)
             save_image(image, stage / f"{name}.png")
@@ -229,7 +249,7 @@ def release(
             name, direction, src, dst, cfg, facts, notes, scores,
             files=sorted(stage.glob("*.onnx")), multiple=int(read_metadata(fp32)["size_multiple"]),
             int8_lines=int8_lines, int8_note=int8_note, checkpoint=(shipped, ck_bytes),
-            models_dir=models_dir,
+            models_dir=models_dir, measured=measured,
         )  # fmt: skip
         write_card(card, stage / f"{name}.md")
         if shipped is not None:
@@ -580,7 +600,7 @@ def _shown(path: Path, models_dir: Path) -> str:
 
 def _card(
     name, direction, src, dst, cfg, facts, notes, scores, *, files, multiple, int8_lines,
-    int8_note, checkpoint, models_dir,
+    int8_note, checkpoint, models_dir, measured: ModelReport,
 ) -> ModelCard:  # fmt: skip
     g, d = cfg.generator, cfg.discriminator
     data_name = Path(cfg.data.root).name
@@ -621,7 +641,10 @@ def _card(
             f"`{_shown(shipped, models_dir)}/` (fp16 safetensors, {ck_bytes / 2**20:.1f} MB)"
         )
 
-    sections = {"Validation": _validation(scores, src, dst, cfg.data.crop_size)}
+    sections = {
+        "Validation": _validation(scores, src, dst, cfg.data.crop_size),
+        f"Measured at {MEASURE_SIZE} px": _measured(measured, src, dst),
+    }
     if notes.limits:
         time = f"{facts.minutes:.0f} minutes" if facts.minutes is not None else "an unknown time"
         sections["Limits"] = notes.limits.replace("{time}", time)
@@ -654,6 +677,36 @@ def _card(
         facts=table,
         sections=sections,
     )
+
+
+def _measured(r: ModelReport, src: str, dst: str) -> str:
+    """The `translate eval` figures at the size people upload: the outputs beside the
+    untranslated inputs (the do-nothing baseline) against the real targets."""
+
+    def kid(value, std):
+        return "not computed" if value is None else f"{value:.3f} ± {std:.3f}"
+
+    rows = [
+        f"{r.inputs} held-out {src} images translated at {r.size} px (shorter side) against "
+        f"{r.targets} real {dst} images, beside the untranslated inputs. KID in natural units "
+        "(0 = like the real images); checkerboard: log10 spectral peak ratio at the 2- and "
+        "4-pixel periods over the real images' (0 = no more grid than real images).",
+        "",
+        f"| | outputs | untranslated {src} inputs |",
+        "|---|---|---|",
+    ]
+    if r.kid is not None or r.kid_inputs is not None:
+        rows.append(
+            f"| KID, {r.features} | **{kid(r.kid, r.kid_std)}** | "
+            f"{kid(r.kid_inputs, r.kid_inputs_std)} |"
+        )
+    rows += [
+        f"| checkerboard excess | **{r.checkerboard_excess:+.2f}** | "
+        f"{r.checkerboard_excess_inputs:+.2f} |",
+        f"| sharpness (real {dst}: {r.target_sharpness:.3f}) | {r.sharpness:.3f} | "
+        f"{r.input_sharpness:.3f} |",
+    ]
+    return "\n".join(rows)
 
 
 def _validation(s: dict, src: str, dst: str, size: int) -> str:
